@@ -1,0 +1,213 @@
+//! Activation layers: element-wise nonlinearities and the column-wise softmax.
+//!
+//! Each activation is a small value (a unit struct, or [`LeakyRelu`] with its slope) that
+//! maps a batch of columns forward and carries gradients backward. Backward receives both
+//! the layer's input and its output, so each uses whichever is cheaper.
+
+use nalgebra::SMatrix;
+
+use crate::scalar::Float;
+
+/// A parameterless layer that maps a matrix of column vectors to one of the same shape.
+pub trait Activation {
+    /// `y = f(x)`.
+    fn forward<T: Float, const R: usize, const C: usize>(
+        &self,
+        x: &SMatrix<T, R, C>,
+        y: &mut SMatrix<T, R, C>,
+    );
+
+    /// `dx = (∂f/∂x)ᵀ dy`, given the forward pass's input `x` and output `y`.
+    fn backward<T: Float, const R: usize, const C: usize>(
+        &self,
+        x: &SMatrix<T, R, C>,
+        y: &SMatrix<T, R, C>,
+        dy: &SMatrix<T, R, C>,
+        dx: &mut SMatrix<T, R, C>,
+    );
+
+    /// `f(x)` by value (for the allocation-free single-sample path).
+    #[inline]
+    fn apply<T: Float, const R: usize, const C: usize>(
+        &self,
+        x: SMatrix<T, R, C>,
+    ) -> SMatrix<T, R, C> {
+        let mut y = x;
+        self.forward(&x, &mut y);
+        y
+    }
+}
+
+/// An activation applied to each element on its own.
+pub trait Elementwise {
+    /// `f(x)`.
+    fn f<T: Float>(&self, x: T) -> T;
+    /// `f'(x)`, given `x` and `y = f(x)`.
+    fn df<T: Float>(&self, x: T, y: T) -> T;
+}
+
+impl<A: Elementwise> Activation for A {
+    #[inline]
+    fn forward<T: Float, const R: usize, const C: usize>(
+        &self,
+        x: &SMatrix<T, R, C>,
+        y: &mut SMatrix<T, R, C>,
+    ) {
+        for (y, &x) in y.as_mut_slice().iter_mut().zip(x.as_slice()) {
+            *y = self.f(x);
+        }
+    }
+
+    #[inline]
+    fn backward<T: Float, const R: usize, const C: usize>(
+        &self,
+        x: &SMatrix<T, R, C>,
+        y: &SMatrix<T, R, C>,
+        dy: &SMatrix<T, R, C>,
+        dx: &mut SMatrix<T, R, C>,
+    ) {
+        let inputs = x.as_slice().iter().zip(y.as_slice()).zip(dy.as_slice());
+        for (dx, ((&x, &y), &dy)) in dx.as_mut_slice().iter_mut().zip(inputs) {
+            *dx = dy * self.df(x, y);
+        }
+    }
+}
+
+/// `max(x, 0)`. Its derivative at 0 is taken as 0, as in PyTorch.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Relu;
+
+impl Elementwise for Relu {
+    #[inline(always)]
+    fn f<T: Float>(&self, x: T) -> T {
+        if x > T::ZERO { x } else { T::ZERO }
+    }
+    #[inline(always)]
+    fn df<T: Float>(&self, x: T, _y: T) -> T {
+        if x > T::ZERO { T::ONE } else { T::ZERO }
+    }
+}
+
+/// `x` for `x > 0`, `α x` otherwise (PyTorch's default slope is `α = 0.01`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LeakyRelu(pub f64);
+
+impl Default for LeakyRelu {
+    fn default() -> Self {
+        LeakyRelu(0.01)
+    }
+}
+
+impl Elementwise for LeakyRelu {
+    #[inline(always)]
+    fn f<T: Float>(&self, x: T) -> T {
+        if x > T::ZERO { x } else { x * T::of(self.0) }
+    }
+    #[inline(always)]
+    fn df<T: Float>(&self, x: T, _y: T) -> T {
+        if x > T::ZERO { T::ONE } else { T::of(self.0) }
+    }
+}
+
+/// The logistic function `1 / (1 + e⁻ˣ)`, computed without overflow for any `x`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Sigmoid;
+
+impl Elementwise for Sigmoid {
+    #[inline(always)]
+    fn f<T: Float>(&self, x: T) -> T {
+        if x >= T::ZERO {
+            T::ONE / (T::ONE + (-x).exp())
+        } else {
+            let e = x.exp();
+            e / (T::ONE + e)
+        }
+    }
+    #[inline(always)]
+    fn df<T: Float>(&self, _x: T, y: T) -> T {
+        y * (T::ONE - y)
+    }
+}
+
+/// The hyperbolic tangent.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Tanh;
+
+impl Elementwise for Tanh {
+    #[inline(always)]
+    fn f<T: Float>(&self, x: T) -> T {
+        x.tanh()
+    }
+    #[inline(always)]
+    fn df<T: Float>(&self, _x: T, y: T) -> T {
+        T::ONE - y * y
+    }
+}
+
+/// The identity: a named no-op layer.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Identity;
+
+impl Elementwise for Identity {
+    #[inline(always)]
+    fn f<T: Float>(&self, x: T) -> T {
+        x
+    }
+    #[inline(always)]
+    fn df<T: Float>(&self, _x: T, _y: T) -> T {
+        T::ONE
+    }
+}
+
+/// Softmax over each column: `yᵢ = e^{xᵢ} / Σⱼ e^{xⱼ}`, with the column maximum
+/// subtracted first so no exponent overflows.
+///
+/// As a model's last layer it is an inference head: training works on the logits before
+/// it, with [`SoftmaxCrossEntropy`](crate::loss::SoftmaxCrossEntropy) fusing the two.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Softmax;
+
+impl Activation for Softmax {
+    fn forward<T: Float, const R: usize, const C: usize>(
+        &self,
+        x: &SMatrix<T, R, C>,
+        y: &mut SMatrix<T, R, C>,
+    ) {
+        for (y, x) in y.as_mut_slice().chunks_exact_mut(R).zip(x.as_slice().chunks_exact(R)) {
+            softmax_into(x, y);
+        }
+    }
+
+    fn backward<T: Float, const R: usize, const C: usize>(
+        &self,
+        _x: &SMatrix<T, R, C>,
+        y: &SMatrix<T, R, C>,
+        dy: &SMatrix<T, R, C>,
+        dx: &mut SMatrix<T, R, C>,
+    ) {
+        let cols = y.as_slice().chunks_exact(R).zip(dy.as_slice().chunks_exact(R));
+        for (dx, (y, dy)) in dx.as_mut_slice().chunks_exact_mut(R).zip(cols) {
+            // dx = y ⊙ (dy − ⟨y, dy⟩)
+            let inner = y.iter().zip(dy).fold(T::ZERO, |s, (&y, &d)| s + y * d);
+            for ((dx, &y), &dy) in dx.iter_mut().zip(y).zip(dy) {
+                *dx = y * (dy - inner);
+            }
+        }
+    }
+}
+
+/// Writes the softmax of `x` to `y` (same length), stably.
+#[inline]
+pub fn softmax_into<T: Float>(x: &[T], y: &mut [T]) {
+    let Some(&first) = x.first() else { return };
+    let max = x.iter().fold(first, |m, &v| if v > m { v } else { m });
+    let mut sum = T::ZERO;
+    for (y, &x) in y.iter_mut().zip(x) {
+        *y = (x - max).exp();
+        sum += *y;
+    }
+    let inv = T::ONE / sum;
+    for y in y.iter_mut() {
+        *y *= inv;
+    }
+}

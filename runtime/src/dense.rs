@@ -1,0 +1,154 @@
+//! The fully connected layer `y = W x + b`.
+
+use nalgebra::{SMatrix, SVector};
+use rand::Rng;
+
+use crate::init::{Init, Initialize};
+use crate::kernels;
+use crate::params::{Parameters, Shape, Storage, Tensor, TensorMut, TensorName};
+use crate::scalar::Float;
+
+/// A dense (fully connected) layer from `I` inputs to `O` outputs: `y = W x + b`.
+///
+/// The weight is nalgebra's `O × I` matrix (column-major); in weight files it is
+/// PyTorch's `[O, I]` row-major tensor `weight` and the bias is `bias`, `[O]`.
+/// Gradients of a `Dense` are a `Dense` of the same shape.
+#[derive(Clone, Debug, PartialEq)]
+#[repr(C)]
+pub struct Dense<T: Float, const I: usize, const O: usize> {
+    /// The `O × I` weight matrix.
+    pub weight: SMatrix<T, O, I>,
+    /// The `O` biases.
+    pub bias: SVector<T, O>,
+}
+
+// SAFETY: a `repr(C)` pair of zeroable nalgebra arrays.
+unsafe impl<T: Float, const I: usize, const O: usize> bytemuck::Zeroable for Dense<T, I, O> {}
+
+impl<T: Float, const I: usize, const O: usize> Dense<T, I, O> {
+    /// All weights and biases zero; usable in `const` and `static` items.
+    pub const ZERO: Self = Dense {
+        weight: SMatrix::from_array_storage(nalgebra::ArrayStorage([[T::ZERO; O]; I])),
+        bias: SVector::from_array_storage(nalgebra::ArrayStorage([[T::ZERO; O]; 1])),
+    };
+
+    /// The number of parameters, `O·I + O`.
+    pub const PARAMS: usize = O * I + O;
+
+    /// Builds the layer from PyTorch-ordered data: `weight[o][i]` and `bias[o]`, in `const`
+    /// contexts too (for weights baked into a binary).
+    pub const fn from_rows(weight: [[T; I]; O], bias: [T; O]) -> Self {
+        let mut w = [[T::ZERO; O]; I];
+        let mut o = 0;
+        while o < O {
+            let mut i = 0;
+            while i < I {
+                w[i][o] = weight[o][i];
+                i += 1;
+            }
+            o += 1;
+        }
+        Dense {
+            weight: SMatrix::from_array_storage(nalgebra::ArrayStorage(w)),
+            bias: SVector::from_array_storage(nalgebra::ArrayStorage([bias])),
+        }
+    }
+
+    /// `W x + b` for one input.
+    #[inline]
+    pub fn forward(&self, x: &SVector<T, I>) -> SVector<T, O> {
+        let mut y = self.bias;
+        kernels::matmul(&self.weight, x, &mut y, true);
+        y
+    }
+
+    /// `Y = W X + b 1ᵀ` for a batch of `B` inputs stored as columns.
+    #[inline]
+    pub fn forward_batch<const B: usize>(&self, x: &SMatrix<T, I, B>, y: &mut SMatrix<T, O, B>) {
+        for mut col in y.column_iter_mut() {
+            col.copy_from(&self.bias);
+        }
+        kernels::matmul(&self.weight, x, y, true);
+    }
+
+    /// Adds this batch's parameter gradients to `grads` (`∂W += δ Xᵀ`, `∂b += Σ δ`) and
+    /// writes the input gradient `Wᵀ δ` to `dx`.
+    #[inline]
+    pub fn backward<const B: usize>(
+        &self,
+        x: &SMatrix<T, I, B>,
+        dy: &SMatrix<T, O, B>,
+        grads: &mut Self,
+        dx: &mut SMatrix<T, I, B>,
+    ) {
+        self.backward_params(x, dy, grads);
+        kernels::matmul_tn(&self.weight, dy, dx);
+    }
+
+    /// Adds this batch's parameter gradients to `grads`, without the input gradient
+    /// (what the first layer of a network needs).
+    #[inline]
+    pub fn backward_params<const B: usize>(
+        &self,
+        x: &SMatrix<T, I, B>,
+        dy: &SMatrix<T, O, B>,
+        grads: &mut Self,
+    ) {
+        kernels::matmul_add_nt(dy, x, &mut grads.weight);
+        for col in dy.column_iter() {
+            grads.bias += col;
+        }
+    }
+
+    /// Lists this layer's tensors under the layer name `layer`.
+    pub fn visit_named<'a>(&'a self, layer: &'static str, f: &mut impl FnMut(Tensor<'a, T>)) {
+        f(Tensor {
+            name: TensorName { layer, param: "weight" },
+            shape: Shape::new([O, I]),
+            storage: Storage::ColumnMajor,
+            data: self.weight.as_slice(),
+        });
+        f(Tensor {
+            name: TensorName { layer, param: "bias" },
+            shape: Shape::new([O]),
+            storage: Storage::RowMajor,
+            data: self.bias.as_slice(),
+        });
+    }
+
+    /// Lists this layer's tensors mutably under the layer name `layer`.
+    pub fn visit_named_mut(&mut self, layer: &'static str, f: &mut impl FnMut(TensorMut<'_, T>)) {
+        f(TensorMut {
+            name: TensorName { layer, param: "weight" },
+            shape: Shape::new([O, I]),
+            storage: Storage::ColumnMajor,
+            data: self.weight.as_mut_slice(),
+        });
+        f(TensorMut {
+            name: TensorName { layer, param: "bias" },
+            shape: Shape::new([O]),
+            storage: Storage::RowMajor,
+            data: self.bias.as_mut_slice(),
+        });
+    }
+}
+
+// SAFETY: `repr(C)` of `O·I + O` scalars with no padding; `visit` lists weight then bias.
+unsafe impl<T: Float, const I: usize, const O: usize> Parameters for Dense<T, I, O> {
+    type Scalar = T;
+    const LEN: usize = Self::PARAMS;
+
+    fn visit<'a>(&'a self, f: &mut impl FnMut(Tensor<'a, T>)) {
+        self.visit_named("", f);
+    }
+
+    fn visit_mut(&mut self, f: &mut impl FnMut(TensorMut<'_, T>)) {
+        self.visit_named_mut("", f);
+    }
+}
+
+impl<T: Float, const I: usize, const O: usize> Initialize for Dense<T, I, O> {
+    fn initialize<R: Rng + ?Sized>(&mut self, init: Init, rng: &mut R) {
+        init.fill(I, O, self.weight.as_mut_slice(), self.bias.as_mut_slice(), rng);
+    }
+}

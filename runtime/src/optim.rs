@@ -1,0 +1,215 @@
+//! Optimizers: SGD, SGD with momentum, and Adam, each one fused pass over the flat
+//! parameter, gradient and state slices of a model.
+//!
+//! State (momentum buffers, Adam's moments) has the model's own type, so it can live in a
+//! `Box` ([`Adam::new`]) or, without a heap, in any `&mut` the caller owns
+//! ([`Adam::with_state`]), such as a `static`.
+
+use core::ops::DerefMut;
+
+use nalgebra::ComplexField;
+
+use crate::params::Parameters;
+use crate::scalar::Float;
+
+/// Updates parameters from their gradients.
+pub trait Optimizer<M: Parameters> {
+    /// Applies one update to `params` given `grads` (of the same shapes).
+    fn step(&mut self, params: &mut M, grads: &M);
+
+    /// The learning rate in use.
+    fn learning_rate(&self) -> f64;
+
+    /// Changes the learning rate (for schedules).
+    fn set_learning_rate(&mut self, lr: f64);
+}
+
+/// Plain stochastic gradient descent: `p ← p − lr (g + λ p)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sgd {
+    /// The learning rate.
+    pub lr: f64,
+    /// L2 weight decay `λ`, added to the gradient as PyTorch does.
+    pub weight_decay: f64,
+}
+
+impl Sgd {
+    /// SGD with learning rate `lr` and no weight decay.
+    pub fn new(lr: f64) -> Self {
+        Sgd { lr, weight_decay: 0.0 }
+    }
+}
+
+impl<M: Parameters> Optimizer<M> for Sgd {
+    fn step(&mut self, params: &mut M, grads: &M) {
+        let lr = M::Scalar::of(self.lr);
+        let wd = M::Scalar::of(self.weight_decay);
+        for (p, &g) in params.as_mut_slice().iter_mut().zip(grads.as_slice()) {
+            *p -= lr * (g + wd * *p);
+        }
+    }
+    fn learning_rate(&self) -> f64 {
+        self.lr
+    }
+    fn set_learning_rate(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+}
+
+/// SGD with (heavy-ball) momentum, PyTorch's rule with no dampening:
+/// `v ← μ v + (g + λ p)`, `p ← p − lr v`.
+#[derive(Debug)]
+pub struct Momentum<S> {
+    /// The learning rate.
+    pub lr: f64,
+    /// The momentum `μ`.
+    pub momentum: f64,
+    /// L2 weight decay `λ`.
+    pub weight_decay: f64,
+    velocity: S,
+}
+
+impl<S> Momentum<S> {
+    /// Momentum SGD keeping its velocity in `velocity` (zeroed by the caller), for use
+    /// without a heap.
+    pub fn with_state(lr: f64, momentum: f64, velocity: S) -> Self {
+        Momentum { lr, momentum, weight_decay: 0.0, velocity }
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<M: Parameters> Momentum<alloc::boxed::Box<M>> {
+    /// Momentum SGD with its velocity in a fresh zeroed box.
+    pub fn new(lr: f64, momentum: f64) -> Self {
+        Self::with_state(lr, momentum, M::zeroed_box())
+    }
+}
+
+impl<M: Parameters, S: DerefMut<Target = M>> Optimizer<M> for Momentum<S> {
+    fn step(&mut self, params: &mut M, grads: &M) {
+        let lr = M::Scalar::of(self.lr);
+        let mu = M::Scalar::of(self.momentum);
+        let wd = M::Scalar::of(self.weight_decay);
+        let state = self.velocity.as_mut_slice().iter_mut().zip(grads.as_slice());
+        for (p, (v, &g)) in params.as_mut_slice().iter_mut().zip(state) {
+            *v = mu * *v + g + wd * *p;
+            *p -= lr * *v;
+        }
+    }
+    fn learning_rate(&self) -> f64 {
+        self.lr
+    }
+    fn set_learning_rate(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+}
+
+/// Adam's hyper-parameters. The defaults are the paper's and PyTorch's
+/// (`lr` 1e-3, `β₁` 0.9, `β₂` 0.999, `ε` 1e-8); Keras uses `ε` 1e-7 ([`AdamConfig::keras`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamConfig {
+    /// The learning rate `α`.
+    pub lr: f64,
+    /// Decay of the first moment, `β₁`.
+    pub beta1: f64,
+    /// Decay of the second moment, `β₂`.
+    pub beta2: f64,
+    /// Added to `√v̂` in the denominator.
+    pub eps: f64,
+    /// Weight decay `λ`: added to the gradient (PyTorch `Adam`), or applied to the
+    /// parameters directly when `decoupled` is set (PyTorch `AdamW`).
+    pub weight_decay: f64,
+    /// Decoupled weight decay (AdamW): `p ← p − lr λ p` before the Adam update.
+    pub decoupled: bool,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        AdamConfig { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, decoupled: false }
+    }
+}
+
+impl AdamConfig {
+    /// The defaults with learning rate `lr`.
+    pub fn with_lr(lr: f64) -> Self {
+        AdamConfig { lr, ..Self::default() }
+    }
+
+    /// Keras's defaults: as PyTorch's but `ε = 1e-7`.
+    pub fn keras() -> Self {
+        AdamConfig { eps: 1e-7, ..Self::default() }
+    }
+}
+
+/// Adam (Kingma & Ba, 2015) with bias correction exactly as in the paper and PyTorch:
+///
+/// ```text
+/// t ← t + 1
+/// m ← β₁ m + (1 − β₁) g
+/// v ← β₂ v + (1 − β₂) g²
+/// p ← p − lr · (m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε)
+/// ```
+#[derive(Debug)]
+pub struct Adam<S> {
+    /// The hyper-parameters.
+    pub config: AdamConfig,
+    step: u64,
+    m: S,
+    v: S,
+}
+
+impl<S> Adam<S> {
+    /// Adam keeping its moments in `m` and `v` (zeroed by the caller), for use without a heap.
+    pub fn with_state(config: AdamConfig, m: S, v: S) -> Self {
+        Adam { config, step: 0, m, v }
+    }
+
+    /// The number of updates applied so far.
+    pub fn steps(&self) -> u64 {
+        self.step
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<M: Parameters> Adam<alloc::boxed::Box<M>> {
+    /// Adam with its moments in fresh zeroed boxes.
+    pub fn new(config: AdamConfig) -> Self {
+        Self::with_state(config, M::zeroed_box(), M::zeroed_box())
+    }
+}
+
+impl<M: Parameters, S: DerefMut<Target = M>> Optimizer<M> for Adam<S> {
+    fn step(&mut self, params: &mut M, grads: &M) {
+        self.step += 1;
+        let c = self.config;
+        let t = self.step.min(i32::MAX as u64) as i32;
+        let from = M::Scalar::of;
+        let (b1, b2) = (from(c.beta1), from(c.beta2));
+        let (one_b1, one_b2) = (from(1.0 - c.beta1), from(1.0 - c.beta2));
+        // Bias corrections folded into two scalars: p −= step_size · m / (√v · inv_sqrt_bc2 + ε).
+        let step_size = from(c.lr / (1.0 - ComplexField::powi(c.beta1, t)));
+        let inv_sqrt_bc2 = from(1.0 / ComplexField::sqrt(1.0 - ComplexField::powi(c.beta2, t)));
+        let eps = from(c.eps);
+        let wd = from(c.weight_decay);
+        let decay = from(1.0 - c.lr * c.weight_decay);
+        let (m, v) = (self.m.as_mut_slice(), self.v.as_mut_slice());
+        let state = m.iter_mut().zip(v.iter_mut()).zip(grads.as_slice());
+        for (p, ((m, v), &g)) in params.as_mut_slice().iter_mut().zip(state) {
+            let g = if c.decoupled {
+                *p *= decay;
+                g
+            } else {
+                g + wd * *p
+            };
+            *m = b1 * *m + one_b1 * g;
+            *v = b2 * *v + one_b2 * g * g;
+            *p -= step_size * *m / (v.sqrt() * inv_sqrt_bc2 + eps);
+        }
+    }
+    fn learning_rate(&self) -> f64 {
+        self.config.lr
+    }
+    fn set_learning_rate(&mut self, lr: f64) {
+        self.config.lr = lr;
+    }
+}

@@ -1,0 +1,72 @@
+//! The element types a model can be built over: `f32` (the default) and `f64`.
+
+use core::fmt::{Debug, Display};
+
+/// The on-disk element type of a tensor, as weight files name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dtype {
+    /// 32-bit IEEE float (`F32` in safetensors).
+    F32,
+    /// 64-bit IEEE float (`F64` in safetensors).
+    F64,
+}
+
+/// A floating-point element type for parameters, activations and gradients.
+///
+/// Implemented for `f32` and `f64`. It is nalgebra's [`RealField`](nalgebra::RealField)
+/// plus the plain-old-data guarantees that let a model be viewed as one flat slice.
+pub trait Float:
+    nalgebra::RealField + Copy + bytemuck::Pod + Default + Debug + Display + Send + Sync + 'static
+{
+    /// `0`, usable in `const` contexts.
+    const ZERO: Self;
+    /// `1`, usable in `const` contexts.
+    const ONE: Self;
+    /// The tag weight files use for this type.
+    const DTYPE: Dtype;
+
+    /// Converts from `f64`, rounding to nearest.
+    fn of(x: f64) -> Self;
+    /// Converts to `f64` exactly.
+    fn as_f64(self) -> f64;
+    /// `true` unless the value is NaN or infinite.
+    fn finite(self) -> bool;
+}
+
+impl Float for f32 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    const DTYPE: Dtype = Dtype::F32;
+
+    #[inline(always)]
+    fn of(x: f64) -> Self {
+        x as f32
+    }
+    #[inline(always)]
+    fn as_f64(self) -> f64 {
+        self as f64
+    }
+    #[inline(always)]
+    fn finite(self) -> bool {
+        self.is_finite()
+    }
+}
+
+impl Float for f64 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    const DTYPE: Dtype = Dtype::F64;
+
+    #[inline(always)]
+    fn of(x: f64) -> Self {
+        x
+    }
+    #[inline(always)]
+    fn as_f64(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn finite(self) -> bool {
+        self.is_finite()
+    }
+}
