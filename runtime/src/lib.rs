@@ -19,6 +19,8 @@ extern crate std;
 pub mod activation;
 pub mod dense;
 pub mod init;
+#[cfg(feature = "std")]
+pub mod io;
 pub mod kernels;
 pub mod loss;
 pub mod metrics;
@@ -31,6 +33,8 @@ pub mod train;
 pub use activation::{Activation, Elementwise, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
 pub use dense::Dense;
 pub use init::{Init, Initialize};
+#[cfg(feature = "std")]
+pub use io::{IoOperation, WeightsError, load_safetensors, save_safetensors};
 pub use loss::{LabelOutOfRange, Loss, MeanSquaredError, SoftmaxCrossEntropy};
 pub use metrics::Metrics;
 pub use model::Model;

@@ -1,0 +1,173 @@
+//! The syntax of a model declaration, parsed as written (no meaning attached yet).
+//!
+//! ```text
+//! #[attributes]* visibility struct Name {
+//!     entry, entry, …
+//! }
+//! entry := (name ':')? kind ('(' arg, … ')')? ('{' entry, … '}')?
+//! arg   := (key '=')? value ('->' value)?
+//! value := '-'? number | identifier | '(' value, … ')'
+//! ```
+
+use proc_macro2::Span;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Attribute, Ident, Lit, Token, Visibility, braced, parenthesized, token};
+
+/// `#[attrs] vis struct Name { entries }`.
+pub struct ModelDecl {
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub ident: Ident,
+    pub entries: Vec<Entry>,
+}
+
+/// One entry of the layer list: `hidden: dense(128)`, `relu`, `input(784)`, `residual { … }`.
+pub struct Entry {
+    /// The optional name before a colon.
+    pub name: Option<Ident>,
+    /// The layer kind (`dense`, `relu`, …).
+    pub kind: Ident,
+    /// The parenthesised arguments, if written.
+    pub args: Option<Args>,
+    /// A braced block of nested entries, if written.
+    pub body: Option<Body>,
+}
+
+/// `( arg, … )`.
+pub struct Args {
+    pub paren: token::Paren,
+    pub list: Punctuated<Arg, Token![,]>,
+}
+
+/// `{ entry, … }`.
+pub struct Body {
+    pub brace: token::Brace,
+    pub entries: Vec<Entry>,
+}
+
+/// One argument: `128`, `784 -> 128`, `kernel = 3`, `(3, 3)`.
+pub struct Arg {
+    pub key: Option<Ident>,
+    pub value: Value,
+    pub arrow: Option<(Token![->], Value)>,
+}
+
+/// A value inside an argument.
+pub enum Value {
+    /// An integer or float literal, possibly negated.
+    Number { neg: Option<Token![-]>, lit: Lit },
+    /// A bare identifier (`f64`, `same`, …).
+    Ident(Ident),
+    /// A parenthesised list: `(3, 3)`.
+    Tuple { paren: token::Paren, items: Punctuated<Value, Token![,]> },
+}
+
+impl Value {
+    /// The span covering the value.
+    pub fn span(&self) -> Span {
+        match self {
+            Value::Number { neg: Some(neg), .. } => neg.span,
+            Value::Number { lit, .. } => lit.span(),
+            Value::Ident(ident) => ident.span(),
+            Value::Tuple { paren, .. } => paren.span.join(),
+        }
+    }
+}
+
+impl Arg {
+    /// The span to blame for this argument as a whole.
+    pub fn span(&self) -> Span {
+        match &self.key {
+            Some(key) => key.span(),
+            None => self.value.span(),
+        }
+    }
+}
+
+impl Parse for ModelDecl {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis: Visibility = input.parse()?;
+        input.parse::<Token![struct]>()?;
+        let ident: Ident = input.parse()?;
+        let content;
+        braced!(content in input);
+        let entries = parse_entries(&content)?;
+        if !input.is_empty() {
+            return Err(input.error("unexpected tokens after the model's closing brace"));
+        }
+        Ok(ModelDecl { attrs, vis, ident, entries })
+    }
+}
+
+fn parse_entries(input: ParseStream) -> syn::Result<Vec<Entry>> {
+    let list = Punctuated::<Entry, Token![,]>::parse_terminated(input)?;
+    Ok(list.into_iter().collect())
+}
+
+impl Parse for Entry {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let first: Ident = input
+            .parse()
+            .map_err(|e| syn::Error::new(e.span(), "expected a layer, such as `dense(128)` or `relu`"))?;
+        let (name, kind) = if input.peek(Token![:]) && !input.peek(Token![::]) {
+            input.parse::<Token![:]>()?;
+            let kind: Ident = input
+                .parse()
+                .map_err(|e| syn::Error::new(e.span(), "expected a layer after the layer's name"))?;
+            (Some(first), kind)
+        } else {
+            (None, first)
+        };
+        let args = if input.peek(token::Paren) {
+            let content;
+            let paren = parenthesized!(content in input);
+            Some(Args { paren, list: Punctuated::parse_terminated(&content)? })
+        } else {
+            None
+        };
+        let body = if input.peek(token::Brace) {
+            let content;
+            let brace = braced!(content in input);
+            Some(Body { brace, entries: parse_entries(&content)? })
+        } else {
+            None
+        };
+        Ok(Entry { name, kind, args, body })
+    }
+}
+
+impl Parse for Arg {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let key = if input.peek(Ident) && input.peek2(Token![=]) {
+            let key: Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            Some(key)
+        } else {
+            None
+        };
+        let value: Value = input.parse()?;
+        let arrow = if input.peek(Token![->]) { Some((input.parse()?, input.parse()?)) } else { None };
+        Ok(Arg { key, value, arrow })
+    }
+}
+
+impl Parse for Value {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.peek(token::Paren) {
+            let content;
+            let paren = parenthesized!(content in input);
+            return Ok(Value::Tuple { paren, items: Punctuated::parse_terminated(&content)? });
+        }
+        if input.peek(Ident) {
+            return Ok(Value::Ident(input.parse()?));
+        }
+        let neg: Option<Token![-]> = input.parse()?;
+        match input.parse::<Lit>() {
+            Ok(lit @ (Lit::Int(_) | Lit::Float(_))) => Ok(Value::Number { neg, lit }),
+            Ok(other) => Err(syn::Error::new(other.span(), "expected a number")),
+            Err(e) => Err(syn::Error::new(e.span(), "expected a number")),
+        }
+    }
+}
