@@ -45,6 +45,13 @@ pub use scalar::{Dtype, Float};
 pub use train::Trainer;
 pub use train::{TrainError, train_step};
 
+/// A zero-filled value built directly on the heap, never on the stack: the way to make
+/// batch buffers and caches of any size (`zeroed_box::<SMatrix<f32, 784, 128>>()`).
+#[cfg(feature = "alloc")]
+pub fn zeroed_box<T: bytemuck::Zeroable>() -> alloc::boxed::Box<T> {
+    bytemuck::zeroed_box()
+}
+
 /// Re-exports used by generated code; not a stable API.
 #[doc(hidden)]
 pub mod __private {

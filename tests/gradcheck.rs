@@ -1,0 +1,231 @@
+//! Finite-difference checks, in f64, of every backward pass: each activation and loss on
+//! its own, then whole generated models (parameter and input gradients).
+//!
+//! The error measure is `|analytic − numeric| / max(|analytic| + |numeric|, 1e-7)`: relative
+//! wherever the gradient is not vanishingly small. Central differences with `h = 1e-5`.
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use staticnn::prelude::*;
+use staticnn::{Identity, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
+
+const H: f64 = 1e-5;
+const BAR: f64 = 1e-6;
+
+fn rel_err(a: f64, n: f64) -> f64 {
+    (a - n).abs() / (a.abs() + n.abs()).max(1e-7)
+}
+
+fn random<const R: usize, const C: usize>(rng: &mut StdRng, scale: f64) -> SMatrix<f64, R, C> {
+    SMatrix::from_fn(|_, _| rng.random_range(-scale..scale))
+}
+
+/// Checks `dx = Jᵀ dy` of an activation against `∂/∂x Σ dy ⊙ f(x)`.
+fn check_activation<A: Activation>(act: A, name: &str) -> f64 {
+    let mut rng = StdRng::seed_from_u64(1);
+    let x = random::<6, 3>(&mut rng, 3.0);
+    let dy = random::<6, 3>(&mut rng, 1.0);
+    let mut y = SMatrix::<f64, 6, 3>::zeros();
+    act.forward(&x, &mut y);
+    let mut dx = SMatrix::<f64, 6, 3>::zeros();
+    act.backward(&x, &y, &dy, &mut dx);
+    let objective = |x: &SMatrix<f64, 6, 3>| {
+        let mut y = SMatrix::<f64, 6, 3>::zeros();
+        act.forward(x, &mut y);
+        y.component_mul(&dy).sum()
+    };
+    let mut worst: f64 = 0.0;
+    for i in 0..x.len() {
+        let (mut plus, mut minus) = (x, x);
+        plus[i] += H;
+        minus[i] -= H;
+        let numeric = (objective(&plus) - objective(&minus)) / (2.0 * H);
+        worst = worst.max(rel_err(dx[i], numeric));
+    }
+    assert!(worst <= BAR, "{name}: relative error {worst:e} exceeds {BAR:e}");
+    worst
+}
+
+#[test]
+fn activations_match_finite_differences() {
+    let worst = [
+        check_activation(Relu, "relu"),
+        check_activation(LeakyRelu(0.1), "leaky_relu"),
+        check_activation(Sigmoid, "sigmoid"),
+        check_activation(Tanh, "tanh"),
+        check_activation(Identity, "identity"),
+        check_activation(Softmax, "softmax"),
+    ];
+    println!("worst activation error: {:e}", worst.iter().cloned().fold(0.0, f64::max));
+}
+
+fn check_loss<L: Loss<f64, 5>>(loss: L, target: &L::Target<4>, len: usize, name: &str) {
+    let mut rng = StdRng::seed_from_u64(2);
+    let out = random::<5, 4>(&mut rng, 4.0);
+    let mut grad = SMatrix::<f64, 5, 4>::zeros();
+    let value = loss.loss_and_grad(&out, target, len, &mut grad).unwrap();
+    assert!((value - loss.loss(&out, target, len).unwrap()).abs() < 1e-12);
+    let mut worst: f64 = 0.0;
+    for i in 0..out.len() {
+        let (mut plus, mut minus) = (out, out);
+        plus[i] += H;
+        minus[i] -= H;
+        let numeric = (loss.loss(&plus, target, len).unwrap() - loss.loss(&minus, target, len).unwrap()) / (2.0 * H);
+        worst = worst.max(rel_err(grad[i], numeric));
+        if i / 5 >= len {
+            assert_eq!(grad[i], 0.0, "{name}: padding column got a gradient");
+        }
+    }
+    println!("{name} (len {len}): worst relative error {worst:e}");
+    assert!(worst <= BAR, "{name}: relative error {worst:e} exceeds {BAR:e}");
+}
+
+#[test]
+fn losses_match_finite_differences() {
+    let labels = [3u32, 0, 4, 1];
+    check_loss(SoftmaxCrossEntropy, &labels, 4, "softmax cross-entropy");
+    check_loss(SoftmaxCrossEntropy, &labels, 3, "softmax cross-entropy");
+    let target = random::<5, 4>(&mut StdRng::seed_from_u64(3), 1.0);
+    check_loss(MeanSquaredError, &target, 4, "mse");
+    check_loss(MeanSquaredError, &target, 2, "mse");
+}
+
+#[test]
+fn cross_entropy_is_stable_for_huge_logits() {
+    let out = SMatrix::<f64, 3, 1>::from_column_slice(&[1000.0, -1000.0, 0.0]);
+    let mut grad = SMatrix::zeros();
+    let loss = SoftmaxCrossEntropy.loss_and_grad(&out, &[1], 1, &mut grad).unwrap();
+    assert!((loss - 2000.0).abs() < 1e-9, "{loss}");
+    assert!(grad.iter().all(|g| g.is_finite()));
+    assert!(SoftmaxCrossEntropy.loss(&out, &[3], 1).is_err(), "label 3 of 3 classes must be rejected");
+}
+
+/// Compares every listed parameter's and input's analytic gradient with central differences
+/// of the loss; returns the worst relative error.
+fn check_model<M, L, const IN: usize, const OUT: usize, const B: usize>(
+    model: &mut M,
+    loss: &L,
+    x: &SMatrix<f64, IN, B>,
+    target: &L::Target<B>,
+    params_to_check: &[usize],
+) -> f64
+where
+    M: Model<IN, OUT, Scalar = f64>,
+    L: Loss<f64, OUT>,
+{
+    let mut cache = M::zeroed_cache::<B>();
+    let mut grads = M::zeroed_box();
+    let mut grad_out = Box::new(SMatrix::<f64, OUT, B>::zeros());
+    let out = model.forward_train(x, &mut cache);
+    loss.loss_and_grad(out, target, B, &mut grad_out).unwrap();
+    let dx = *model.backward(x, &mut cache, &grad_out, &mut grads);
+
+    // backward_params must produce the same parameter gradients.
+    let mut grads2 = M::zeroed_box();
+    model.forward_train(x, &mut cache);
+    model.backward_params(x, &mut cache, &grad_out, &mut grads2);
+    assert_eq!(grads.as_slice(), grads2.as_slice());
+
+    let mut eval = |model: &M, x: &SMatrix<f64, IN, B>| loss.loss(model.forward_train(x, &mut cache), target, B).unwrap();
+    let mut worst: f64 = 0.0;
+    for &i in params_to_check {
+        let p = model.as_slice()[i];
+        model.as_mut_slice()[i] = p + H;
+        let plus = eval(model, x);
+        model.as_mut_slice()[i] = p - H;
+        let minus = eval(model, x);
+        model.as_mut_slice()[i] = p;
+        worst = worst.max(rel_err(grads.as_slice()[i], (plus - minus) / (2.0 * H)));
+    }
+    for i in (0..IN * B).step_by((IN * B / 40).max(1)) {
+        let (mut plus, mut minus) = (*x, *x);
+        plus[i] += H;
+        minus[i] -= H;
+        worst = worst.max(rel_err(dx[i], (eval(model, &plus) - eval(model, &minus)) / (2.0 * H)));
+    }
+    worst
+}
+
+staticnn::model! {
+    /// Every layer kind once, in f64.
+    #[model(scalar = f64)]
+    struct Small {
+        input(5),
+        dense(7), relu,
+        dense(6), leaky_relu(0.1),
+        dense(6), sigmoid,
+        dense(4), tanh,
+        dense(4), identity,
+        dense(3),
+    }
+}
+
+staticnn::model! {
+    /// A softmax head: training differentiates the logits.
+    #[model(scalar = f64)]
+    struct Headed {
+        input(4),
+        first: dense(5), tanh,
+        dense(3), softmax,
+    }
+}
+
+staticnn::model! {
+    /// The reference MNIST network, in f64.
+    #[model(scalar = f64)]
+    struct Mnist64 {
+        input(784),
+        dense(128), relu,
+        dense(10),
+    }
+}
+
+#[test]
+fn small_model_matches_finite_differences() {
+    let mut rng = StdRng::seed_from_u64(4);
+    let mut model = Small::new_boxed(Init::Normal { mean: 0.0, std: 0.7 }, 5);
+    let x = random::<5, 3>(&mut rng, 2.0);
+    let all: Vec<usize> = (0..Small::LEN).collect();
+    let worst = check_model(&mut *model, &SoftmaxCrossEntropy, &x, &[2, 0, 1], &all);
+    println!("small model, cross-entropy: worst relative error {worst:e}");
+    assert!(worst <= BAR, "{worst:e}");
+
+    let target = random::<3, 3>(&mut rng, 1.0);
+    let worst = check_model(&mut *model, &MeanSquaredError, &x, &target, &all);
+    println!("small model, mse: worst relative error {worst:e}");
+    assert!(worst <= BAR, "{worst:e}");
+}
+
+#[test]
+fn softmax_head_trains_on_logits() {
+    let mut rng = StdRng::seed_from_u64(6);
+    let mut model = Headed::new_boxed(Init::PyTorch, 7);
+    let x = random::<4, 2>(&mut rng, 2.0);
+    let all: Vec<usize> = (0..Headed::LEN).collect();
+    let worst = check_model(&mut *model, &SoftmaxCrossEntropy, &x, &[2, 0], &all);
+    assert!(worst <= BAR, "{worst:e}");
+
+    // Inference applies the head: probabilities that sum to one and agree with `forward`.
+    let mut cache = Headed::zeroed_cache::<2>();
+    let probs = *model.forward_batch(&x, &mut cache);
+    for (col, single) in probs.column_iter().zip(x.column_iter()) {
+        assert!((col.sum() - 1.0).abs() < 1e-12);
+        assert!((col - model.forward(&single.into_owned())).abs().max() < 1e-12);
+    }
+}
+
+#[test]
+fn mnist_mlp_matches_finite_differences() {
+    let mut rng = StdRng::seed_from_u64(8);
+    let mut model = Mnist64::new_boxed(Init::HeUniform, 9);
+    // Give the (zero-initialised) biases values so their gradients are exercised too.
+    model.layer0.bias.iter_mut().for_each(|b| *b = rng.random_range(-0.1..0.1));
+    let x = SMatrix::<f64, 784, 2>::from_fn(|_, _| rng.random_range(0.0..1.0));
+    // Every bias, and 400 weights drawn across both layers.
+    let mut checked: Vec<usize> = (0..400).map(|_| rng.random_range(0..Mnist64::LEN)).collect();
+    checked.extend(784 * 128..784 * 128 + 128);
+    checked.extend(Mnist64::LEN - 10..Mnist64::LEN);
+    let worst = check_model(&mut *model, &SoftmaxCrossEntropy, &x, &[7, 3], &checked);
+    println!("784-128-10: worst relative error {worst:e}");
+    assert!(worst <= BAR, "{worst:e}");
+}
