@@ -2,8 +2,8 @@
 //!
 //! `cargo run --release --example xor`
 
-use staticnn::prelude::*;
 use staticnn::Trainer;
+use staticnn::prelude::*;
 
 staticnn::model! {
     /// A two-layer perceptron for XOR.
@@ -21,7 +21,8 @@ fn main() {
     let mut adam = Adam::new(AdamConfig::with_lr(0.05));
     let mut trainer = Trainer::<Xor, 2, 1, 4>::new();
     for step in 1..=500 {
-        let loss = trainer.step(&mut model, &mut adam, &MeanSquaredError, &x, &y, 4).expect("training diverged");
+        let loss =
+            trainer.step(&mut model, &mut adam, &MeanSquaredError, &x, &y, 4).expect("training diverged");
         if step % 100 == 0 {
             println!("step {step:4}  loss {loss:.6}");
         }

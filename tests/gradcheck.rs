@@ -70,7 +70,8 @@ fn check_loss<L: Loss<f64, 5>>(loss: L, target: &L::Target<4>, len: usize, name:
         let (mut plus, mut minus) = (out, out);
         plus[i] += H;
         minus[i] -= H;
-        let numeric = (loss.loss(&plus, target, len).unwrap() - loss.loss(&minus, target, len).unwrap()) / (2.0 * H);
+        let numeric =
+            (loss.loss(&plus, target, len).unwrap() - loss.loss(&minus, target, len).unwrap()) / (2.0 * H);
         worst = worst.max(rel_err(grad[i], numeric));
         if i / 5 >= len {
             assert_eq!(grad[i], 0.0, "{name}: padding column got a gradient");
@@ -126,7 +127,9 @@ where
     model.backward_params(x, &mut cache, &grad_out, &mut grads2);
     assert_eq!(grads.as_slice(), grads2.as_slice());
 
-    let mut eval = |model: &M, x: &SMatrix<f64, IN, B>| loss.loss(model.forward_train(x, &mut cache), target, B).unwrap();
+    let mut eval = |model: &M, x: &SMatrix<f64, IN, B>| {
+        loss.loss(model.forward_train(x, &mut cache), target, B).unwrap()
+    };
     let mut worst: f64 = 0.0;
     for &i in params_to_check {
         let p = model.as_slice()[i];

@@ -64,7 +64,8 @@ fn passes_fit_a_small_stack_and_never_allocate() {
         let after = ALLOCATIONS.load(Ordering::SeqCst);
         (after - before, logits, probs, grads.as_slice().iter().any(|g| *g != 0.0))
     });
-    let (allocations, logits, probs, has_grads) = worker.expect("spawn").join().expect("a pass overflowed the stack");
+    let (allocations, logits, probs, has_grads) =
+        worker.expect("spawn").join().expect("a pass overflowed the stack");
     assert_eq!(allocations, 0, "the passes allocated");
     assert!(logits.iter().all(|v| v.is_finite()) && probs.is_finite());
     assert!(has_grads, "backward produced no gradient");

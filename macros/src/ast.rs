@@ -40,10 +40,9 @@ pub struct Args {
     pub list: Punctuated<Arg, Token![,]>,
 }
 
-/// `{ entry, … }`.
+/// `{ entry, … }`: parsed so that a block on a layer that takes none is reported on it.
 pub struct Body {
     pub brace: token::Brace,
-    pub entries: Vec<Entry>,
 }
 
 /// One argument: `128`, `784 -> 128`, `kernel = 3`, `(3, 3)`.
@@ -59,8 +58,8 @@ pub enum Value {
     Number { neg: Option<Token![-]>, lit: Lit },
     /// A bare identifier (`f64`, `same`, …).
     Ident(Ident),
-    /// A parenthesised list: `(3, 3)`.
-    Tuple { paren: token::Paren, items: Punctuated<Value, Token![,]> },
+    /// A parenthesised list, such as `(3, 3)`; no layer takes one yet.
+    Tuple { paren: token::Paren },
 }
 
 impl Value {
@@ -130,7 +129,8 @@ impl Parse for Entry {
         let body = if input.peek(token::Brace) {
             let content;
             let brace = braced!(content in input);
-            Some(Body { brace, entries: parse_entries(&content)? })
+            parse_entries(&content)?;
+            Some(Body { brace })
         } else {
             None
         };
@@ -158,7 +158,8 @@ impl Parse for Value {
         if input.peek(token::Paren) {
             let content;
             let paren = parenthesized!(content in input);
-            return Ok(Value::Tuple { paren, items: Punctuated::parse_terminated(&content)? });
+            Punctuated::<Value, Token![,]>::parse_terminated(&content)?;
+            return Ok(Value::Tuple { paren });
         }
         if input.peek(Ident) {
             return Ok(Value::Ident(input.parse()?));

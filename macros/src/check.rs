@@ -105,7 +105,8 @@ impl Activation {
 }
 
 /// Every layer kind the DSL knows, for "did you mean" suggestions.
-const KNOWN_LAYERS: &[&str] = &["input", "dense", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "identity"];
+const KNOWN_LAYERS: &[&str] =
+    &["input", "dense", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "identity"];
 
 /// Checks a declaration and infers its shapes, reporting every error found.
 pub fn check(decl: &ModelDecl) -> syn::Result<Model<'_>> {
@@ -117,7 +118,10 @@ pub fn check(decl: &ModelDecl) -> syn::Result<Model<'_>> {
         None => {
             cx.error(
                 decl.ident.span(),
-                format_args!("model `{}` has no layers; start with `input(N)` and add at least one layer", decl.ident),
+                format_args!(
+                    "model `{}` has no layers; start with `input(N)` and add at least one layer",
+                    decl.ident
+                ),
             );
             None
         }
@@ -125,7 +129,10 @@ pub fn check(decl: &ModelDecl) -> syn::Result<Model<'_>> {
             entries.next();
             let width = input_width(&mut cx, first);
             if decl.entries.len() == 1 {
-                cx.error(first.kind.span(), format_args!("model `{}` has no layers after its input", decl.ident));
+                cx.error(
+                    first.kind.span(),
+                    format_args!("model `{}` has no layers after its input", decl.ident),
+                );
             }
             width
         }
@@ -154,7 +161,10 @@ pub fn check(decl: &ModelDecl) -> syn::Result<Model<'_>> {
             None => Ident::new(&format!("layer{index}"), entry.kind.span()),
         };
         if let Some(prev) = layers.iter().find(|l| l.field == field) {
-            cx.error(field.span(), format_args!("a layer named `{field}` is already declared (layer `{}`)", prev.index));
+            cx.error(
+                field.span(),
+                format_args!("a layer named `{field}` is already declared (layer `{}`)", prev.index),
+            );
         }
         layers.push(Layer { index, label, field, span: entry.kind.span(), kind, input: width, output });
         width = output;
@@ -164,12 +174,16 @@ pub fn check(decl: &ModelDecl) -> syn::Result<Model<'_>> {
         cx.error(*span, "a model needs at least one layer before its `softmax` head");
     }
 
-    let model = Model { attrs, vis: &decl.vis, ident: &decl.ident, scalar, krate, input: input.unwrap_or(0), layers };
+    let model =
+        Model { attrs, vis: &decl.vis, ident: &decl.ident, scalar, krate, input: input.unwrap_or(0), layers };
     cx.finish(model)
 }
 
 /// Splits `#[model(…)]` options from the attributes that pass through to the struct.
-fn model_options<'a>(cx: &mut Ctxt, attrs: &'a [Attribute]) -> (Vec<&'a Attribute>, TokenStream, TokenStream) {
+fn model_options<'a>(
+    cx: &mut Ctxt,
+    attrs: &'a [Attribute],
+) -> (Vec<&'a Attribute>, TokenStream, TokenStream) {
     let mut scalar = quote!(f32);
     let mut krate = quote!(::staticnn);
     let mut rest = Vec::new();
@@ -184,7 +198,10 @@ fn model_options<'a>(cx: &mut Ctxt, attrs: &'a [Attribute]) -> (Vec<&'a Attribut
                 if ty == "f32" || ty == "f64" {
                     scalar = ty.into_token_stream();
                 } else {
-                    cx.error(ty.span(), format_args!("unsupported scalar type `{ty}`; expected `f32` or `f64`"));
+                    cx.error(
+                        ty.span(),
+                        format_args!("unsupported scalar type `{ty}`; expected `f32` or `f64`"),
+                    );
                 }
                 Ok(())
             } else if meta.path.is_ident("crate") {
@@ -248,10 +265,10 @@ fn layer(cx: &mut Ctxt, entry: &Entry, width: usize, prev: Option<&Layer>) -> Op
             return None;
         }
     };
-    if !matches!(act, Activation::LeakyRelu(_)) {
-        if let Some(args) = &entry.args {
-            cx.error(args.paren.span.join(), format_args!("`{name}` takes no arguments"));
-        }
+    if !matches!(act, Activation::LeakyRelu(_))
+        && let Some(args) = &entry.args
+    {
+        cx.error(args.paren.span.join(), format_args!("`{name}` takes no arguments"));
     }
     Some((LayerKind::Activation(act), width))
 }
@@ -280,20 +297,22 @@ fn dense(cx: &mut Ctxt, entry: &Entry, width: usize, prev: Option<&Layer>) -> Op
     };
     let stated = parse_width(cx, &arg.value);
     let out = parse_width(cx, out_value);
-    if let Some(stated) = stated {
-        if width != 0 && stated != width {
-            let from = match prev {
-                Some(p) => format!("layer `{}` ({}) produces {width}", p.label, p.describe()),
-                None => format!("the input is {width} wide"),
-            };
-            cx.error(arg.value.span(), format_args!("`dense` is declared with {stated} inputs, but {from}"));
-        }
+    if let Some(stated) = stated
+        && width != 0
+        && stated != width
+    {
+        let from = match prev {
+            Some(p) => format!("layer `{}` ({}) produces {width}", p.label, p.describe()),
+            None => format!("the input is {width} wide"),
+        };
+        cx.error(arg.value.span(), format_args!("`dense` is declared with {stated} inputs, but {from}"));
     }
-    if let (Some(out), true) = (out, width != 0) {
-        if out.checked_mul(width).and_then(|n| n.checked_add(out)).is_none_or(|n| n > isize::MAX as usize / 8) {
-            cx.error(entry.kind.span(), format_args!("a dense layer of {width} → {out} is too large to store"));
-            return None;
-        }
+    if let Some(out) = out
+        && width != 0
+        && out.checked_mul(width).and_then(|n| n.checked_add(out)).is_none_or(|n| n > isize::MAX as usize / 8)
+    {
+        cx.error(entry.kind.span(), format_args!("a dense layer of {width} → {out} is too large to store"));
+        return None;
     }
     out
 }

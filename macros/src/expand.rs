@@ -7,7 +7,7 @@
 //! are emitted under `quote_spanned!` with the layer's span, so anything rustc rejects in
 //! them is reported on the layer in the user's declaration.
 
-use proc_macro2::{Ident, TokenStream};
+use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
 use crate::ast::ModelDecl;
@@ -15,8 +15,8 @@ use crate::check::{Layer, LayerKind, Model};
 
 /// Generates all code for a checked model.
 pub fn expand(model: &Model) -> TokenStream {
-    let Model { attrs, vis, ident, scalar: t, krate, input, .. } = model;
-    let output = model.output();
+    let Model { attrs, vis, ident, scalar: t, krate, .. } = model;
+    let (input, output) = (lit(model.input), lit(model.output()));
     let cache = format_ident!("{}Cache", ident);
     let input_alias = format_ident!("{}Input", ident);
     let output_alias = format_ident!("{}Output", ident);
@@ -37,7 +37,8 @@ pub fn expand(model: &Model) -> TokenStream {
         " What [`{ident}`]'s training pass keeps for a batch of `B` samples: each layer's output and the gradient flowing back into it."
     );
     let cache_fields = cache_fields(model);
-    let input_doc = format!(" The input of [`{ident}`]: `B` samples of {input} as columns (one sample by default).");
+    let input_doc =
+        format!(" The input of [`{ident}`]: `B` samples of {input} as columns (one sample by default).");
     let output_doc = format!(" The output of [`{ident}`]: `B` columns of {output}.");
 
     let forward = forward_single(model);
@@ -177,9 +178,14 @@ pub fn fallback(decl: &ModelDecl) -> TokenStream {
     quote!(#vis struct #ident {})
 }
 
+/// A width as an unsuffixed literal (`784`, not `784usize`).
+fn lit(n: usize) -> Literal {
+    Literal::usize_unsuffixed(n)
+}
+
 /// The runtime type of a parameterised layer.
 fn layer_type(model: &Model, layer: &Layer) -> TokenStream {
-    let (krate, t, i, o) = (&model.krate, &model.scalar, layer.input, layer.output);
+    let (krate, t, i, o) = (&model.krate, &model.scalar, lit(layer.input), lit(layer.output));
     match layer.kind {
         LayerKind::Dense => quote_spanned!(layer.span=> #krate::Dense<#t, #i, #o>),
         LayerKind::Activation(_) => quote!(()),
@@ -212,44 +218,48 @@ fn summary_doc(model: &Model) -> String {
 /// layers, and the gradient with respect to the input.
 fn cache_fields(model: &Model) -> TokenStream {
     let t = &model.scalar;
+    let krate = &model.krate;
+    let smatrix = quote!(#krate::__private::nalgebra::SMatrix);
     let trained = model.trained_layers();
     let mut fields = TokenStream::new();
     for (k, l) in model.layers.iter().enumerate() {
-        let (out, o) = (out_field(l), l.output);
+        let (out, o) = (out_field(l), lit(l.output));
         let doc = format!(" Output of layer `{}` ({}).", l.label, l.describe());
-        fields.extend(quote!(#[doc = #doc] pub #out: SMatrix<#t, #o, B>,));
+        fields.extend(quote!(#[doc = #doc] pub #out: #smatrix<#t, #o, B>,));
         if k + 1 < trained.len() {
             let grad = grad_field(l);
             let doc = format!(" Gradient of the loss with respect to the output of layer `{}`.", l.label);
-            fields.extend(quote!(#[doc = #doc] pub #grad: SMatrix<#t, #o, B>,));
+            fields.extend(quote!(#[doc = #doc] pub #grad: #smatrix<#t, #o, B>,));
         }
     }
-    let i = model.input;
+    let i = lit(model.input);
     fields.extend(quote!(
         /// Gradient of the loss with respect to the input (written by `backward`).
-        pub grad_input: SMatrix<#t, #i, B>,
+        pub grad_input: #smatrix<#t, #i, B>,
     ));
     fields
 }
 
 /// `forward`: one sample, by value, on the stack.
 fn forward_single(model: &Model) -> TokenStream {
-    let (t, input, output) = (&model.scalar, model.input, model.output());
-    let mut prev = quote!(x);
+    let (t, input, output, krate) = (&model.scalar, lit(model.input), lit(model.output()), &model.krate);
+    // The previous layer's output: the borrowed input `x`, then each layer's local value.
+    let mut prev: Option<Ident> = None;
     let mut body = TokenStream::new();
     for l in &model.layers {
-        let h = format_ident!("{}_out", l.field);
+        let h = out_field(l);
+        let (by_ref, by_value) = match &prev {
+            Some(p) => (quote!(&#p), quote!(#p)),
+            None => (quote!(x), quote!(*x)),
+        };
         body.extend(match &l.kind {
             LayerKind::Dense => {
                 let f = &l.field;
-                quote_spanned!(l.span=> let #h = self.#f.forward(#prev);)
+                quote_spanned!(l.span=> let #h = self.#f.forward(#by_ref);)
             }
-            LayerKind::Activation(a) => {
-                let krate = &model.krate;
-                quote_spanned!(l.span=> let #h = #krate::#a.apply(*#prev);)
-            }
+            LayerKind::Activation(a) => quote_spanned!(l.span=> let #h = #krate::#a.apply(#by_value);),
         });
-        prev = quote!(&#h);
+        prev = Some(h);
     }
     quote! {
         /// Runs the model on one input, on the stack, without allocating (the `softmax`
@@ -257,7 +267,7 @@ fn forward_single(model: &Model) -> TokenStream {
         #[inline]
         pub fn forward(&self, x: &SVector<#t, #input>) -> SVector<#t, #output> {
             #body
-            *#prev
+            #prev
         }
     }
 }
@@ -275,7 +285,7 @@ fn layer_input(layers: &[Layer], k: usize) -> TokenStream {
 
 /// `forward_train`: a batch, keeping every output in the cache.
 fn forward_train(model: &Model) -> TokenStream {
-    let (t, input, output) = (&model.scalar, model.input, model.output());
+    let (t, input, output) = (&model.scalar, lit(model.input), lit(model.output()));
     let cache = format_ident!("{}Cache", model.ident);
     let layers = model.trained_layers();
     let mut body = TokenStream::new();
@@ -310,7 +320,7 @@ fn forward_train(model: &Model) -> TokenStream {
 
 /// `forward_batch`: the training pass plus the `softmax` head, if any.
 fn forward_batch(model: &Model) -> TokenStream {
-    let (t, input, output) = (&model.scalar, model.input, model.output());
+    let (t, input, output) = (&model.scalar, lit(model.input), lit(model.output()));
     let cache = format_ident!("{}Cache", model.ident);
     let head = match (model.has_head(), model.layers.as_slice()) {
         (true, [.., logits, head]) => {
@@ -337,11 +347,12 @@ fn forward_batch(model: &Model) -> TokenStream {
 /// `backward` (with the input gradient) or `backward_params` (without): the trained
 /// layers in reverse, each reading its input and output from the cache.
 fn backward(model: &Model, input_grad: bool) -> TokenStream {
-    let (t, input, output, krate) = (&model.scalar, model.input, model.output(), &model.krate);
+    let (t, input, output, krate) = (&model.scalar, lit(model.input), lit(model.output()), &model.krate);
     let cache = format_ident!("{}Cache", model.ident);
     let layers = model.trained_layers();
     // Without the input gradient, nothing below the first parameterised layer is needed.
-    let lowest = if input_grad { 0 } else { layers.iter().position(Layer::has_params).unwrap_or(layers.len()) };
+    let lowest =
+        if input_grad { 0 } else { layers.iter().position(Layer::has_params).unwrap_or(layers.len()) };
     let mut body = TokenStream::new();
     for (k, l) in layers.iter().enumerate().skip(lowest).rev() {
         let x = layer_input(layers, k);

@@ -28,10 +28,7 @@ pub trait Activation {
 
     /// `f(x)` by value (for the allocation-free single-sample path).
     #[inline]
-    fn apply<T: Float, const R: usize, const C: usize>(
-        &self,
-        x: SMatrix<T, R, C>,
-    ) -> SMatrix<T, R, C> {
+    fn apply<T: Float, const R: usize, const C: usize>(&self, x: SMatrix<T, R, C>) -> SMatrix<T, R, C> {
         let mut y = x;
         self.forward(&x, &mut y);
         y

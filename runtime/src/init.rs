@@ -1,5 +1,6 @@
 //! Parameter initialisation: the schemes of He, Glorot/Xavier, PyTorch and Keras, seeded.
 
+use nalgebra::ComplexField;
 use rand::Rng;
 use rand_distr::{Distribution, Normal, Uniform};
 
@@ -54,23 +55,23 @@ impl Init {
         let (fi, fo) = (fan_in.max(1) as f64, fan_out.max(1) as f64);
         match *self {
             Init::HeUniform => {
-                uniform((6.0 / fi).sqrt(), weight, rng);
+                uniform(ComplexField::sqrt(6.0 / fi), weight, rng);
                 bias.fill(T::ZERO);
             }
             Init::HeNormal => {
-                normal(0.0, (2.0 / fi).sqrt(), weight, rng);
+                normal(0.0, ComplexField::sqrt(2.0 / fi), weight, rng);
                 bias.fill(T::ZERO);
             }
             Init::GlorotUniform => {
-                uniform((6.0 / (fi + fo)).sqrt(), weight, rng);
+                uniform(ComplexField::sqrt(6.0 / (fi + fo)), weight, rng);
                 bias.fill(T::ZERO);
             }
             Init::GlorotNormal => {
-                normal(0.0, (2.0 / (fi + fo)).sqrt(), weight, rng);
+                normal(0.0, ComplexField::sqrt(2.0 / (fi + fo)), weight, rng);
                 bias.fill(T::ZERO);
             }
             Init::PyTorch => {
-                let bound = 1.0 / fi.sqrt();
+                let bound = 1.0 / ComplexField::sqrt(fi);
                 uniform(bound, weight, rng);
                 uniform(bound, bias, rng);
             }

@@ -3,7 +3,7 @@
 //!
 //! - [`Dense`] and the [activations](activation): the layers, usable on their own;
 //! - [`Parameters`], [`Model`], [`Initialize`]: the traits every generated model implements;
-//! - [losses](loss), [optimizers](optim), [metrics](metrics) and the [training step](train);
+//! - [losses](loss), [optimizers](optim), [`metrics`] and the [training step](train);
 //! - with `std`: [data loading](data) and [weight files](io).
 //!
 //! The core is `#![no_std]` and allocation-free; the `alloc` feature adds boxed
@@ -17,6 +17,8 @@ extern crate alloc;
 extern crate std;
 
 pub mod activation;
+#[cfg(feature = "std")]
+pub mod data;
 pub mod dense;
 pub mod init;
 #[cfg(feature = "std")]
@@ -31,6 +33,8 @@ pub mod scalar;
 pub mod train;
 
 pub use activation::{Activation, Elementwise, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
+#[cfg(feature = "std")]
+pub use data::{Batch, DataError, Dataset, Split};
 pub use dense::Dense;
 pub use init::{Init, Initialize};
 #[cfg(feature = "std")]

@@ -21,7 +21,11 @@ pub struct LabelOutOfRange {
 
 impl fmt::Display for LabelOutOfRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "label {} is outside the model's {} classes (0..{})", self.label, self.classes, self.classes)
+        write!(
+            f,
+            "label {} is outside the model's {} classes (0..{})",
+            self.label, self.classes, self.classes
+        )
     }
 }
 

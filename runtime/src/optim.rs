@@ -215,6 +215,7 @@ impl<M: Parameters, S: DerefMut<Target = M>> Optimizer<M> for Adam<S> {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)] // the reference rules index like the papers do
 mod tests {
     //! Each optimizer against its published update rule, written out longhand.
     use super::*;
@@ -283,7 +284,9 @@ mod tests {
 
     #[test]
     fn adam_follows_the_paper() {
-        for config in [AdamConfig::default(), AdamConfig { lr: 0.01, weight_decay: 0.1, ..AdamConfig::keras() }] {
+        for config in
+            [AdamConfig::default(), AdamConfig { lr: 0.01, weight_decay: 0.1, ..AdamConfig::keras() }]
+        {
             let (mut m, mut v) = (P::ZERO, P::ZERO);
             let mut adam = Adam::with_state(config, &mut m, &mut v);
             let mut p = params([1.0, -2.0, 0.5]);
@@ -291,7 +294,11 @@ mod tests {
                 adam.step(&mut p, &params(GRADS[step]));
                 for i in 0..3 {
                     let got = p.as_slice()[i];
-                    assert!((got - expect[i]).abs() <= 1e-14 * expect[i].abs().max(1.0), "step {step}: {got} vs {}", expect[i]);
+                    assert!(
+                        (got - expect[i]).abs() <= 1e-14 * expect[i].abs().max(1.0),
+                        "step {step}: {got} vs {}",
+                        expect[i]
+                    );
                 }
             }
             assert_eq!(adam.steps(), 3);
