@@ -19,6 +19,8 @@ extern crate std;
 pub mod activation;
 #[cfg(feature = "std")]
 pub mod data;
+#[cfg(feature = "std")]
+pub mod fit;
 pub mod dense;
 pub mod init;
 #[cfg(feature = "std")]
@@ -35,6 +37,8 @@ pub mod train;
 pub use activation::{Activation, Elementwise, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
 #[cfg(feature = "std")]
 pub use data::{Batch, DataError, Dataset, Split};
+#[cfg(feature = "std")]
+pub use fit::{ConfusionMatrix, FitError};
 pub use dense::Dense;
 pub use init::{Init, Initialize};
 #[cfg(feature = "std")]
