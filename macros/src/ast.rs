@@ -10,6 +10,7 @@
 //! ```
 
 use proc_macro2::Span;
+use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Attribute, Ident, Lit, Token, Visibility, braced, parenthesized, token};
@@ -94,19 +95,39 @@ impl Parse for ModelDecl {
         braced!(content in input);
         let entries = parse_entries(&content)?;
         if !input.is_empty() {
-            return Err(input.error("unexpected tokens after the model's closing brace"));
+            return Err(input.error(
+                "unexpected tokens after the model's closing brace; declare each model in its own `model!`",
+            ));
         }
         Ok(ModelDecl { attrs, vis, ident, entries })
     }
 }
 
 fn parse_entries(input: ParseStream) -> syn::Result<Vec<Entry>> {
-    let list = Punctuated::<Entry, Token![,]>::parse_terminated(input)?;
-    Ok(list.into_iter().collect())
+    // As `Punctuated::parse_terminated`, with a message that says what the comma separates.
+    let mut entries = Vec::new();
+    while !input.is_empty() {
+        entries.push(input.parse()?);
+        if input.is_empty() {
+            break;
+        }
+        if !input.peek(Token![,]) {
+            return Err(input.error("expected `,` between layers"));
+        }
+        input.parse::<Token![,]>()?;
+    }
+    Ok(entries)
 }
 
 impl Parse for Entry {
     fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.peek(Ident::peek_any) && !input.peek(Ident) && input.peek2(Token![:]) {
+            let keyword = input.call(Ident::parse_any)?;
+            return Err(syn::Error::new(
+                keyword.span(),
+                format_args!("`{keyword}` is a Rust keyword and cannot name a layer; choose another name"),
+            ));
+        }
         let first: Ident = input
             .parse()
             .map_err(|e| syn::Error::new(e.span(), "expected a layer, such as `dense(128)` or `relu`"))?;
@@ -149,6 +170,10 @@ impl Parse for Arg {
         };
         let value: Value = input.parse()?;
         let arrow = if input.peek(Token![->]) { Some((input.parse()?, input.parse()?)) } else { None };
+        if !input.is_empty() && !input.peek(Token![,]) {
+            let expected = if arrow.is_some() { "expected `,`" } else { "expected `,` or `->`" };
+            return Err(input.error(expected));
+        }
         Ok(Arg { key, value, arrow })
     }
 }
@@ -167,6 +192,10 @@ impl Parse for Value {
         let neg: Option<Token![-]> = input.parse()?;
         match input.parse::<Lit>() {
             Ok(lit @ (Lit::Int(_) | Lit::Float(_))) => Ok(Value::Number { neg, lit }),
+            Ok(Lit::Str(s)) => Err(syn::Error::new(
+                s.span(),
+                format_args!("expected a number, not a string; write `{}` without the quotes", s.value()),
+            )),
             Ok(other) => Err(syn::Error::new(other.span(), "expected a number")),
             Err(e) => Err(syn::Error::new(e.span(), "expected a number")),
         }

@@ -82,6 +82,21 @@ impl Layer {
         matches!(self.kind, LayerKind::Dense)
     }
 
+    /// Whether the user named the layer (rather than it being numbered).
+    pub fn is_named(&self) -> bool {
+        self.label != self.index.to_string()
+    }
+
+    /// How error messages refer to the layer: ``layer `hidden` (dense 784 → 128)``,
+    /// `layer 1 (relu)`.
+    pub fn describe_for_error(&self) -> String {
+        if self.is_named() {
+            format!("layer `{}` ({})", self.label, self.describe())
+        } else {
+            format!("layer {} ({})", self.index, self.describe())
+        }
+    }
+
     /// A short description for generated docs: `dense 784 → 128`, `relu`.
     pub fn describe(&self) -> String {
         match &self.kind {
@@ -131,7 +146,10 @@ pub fn check(decl: &ModelDecl) -> syn::Result<Model<'_>> {
             if decl.entries.len() == 1 {
                 cx.error(
                     first.kind.span(),
-                    format_args!("model `{}` has no layers after its input", decl.ident),
+                    format_args!(
+                        "model `{}` has no layers after its input; add at least one, e.g. `dense(10)`",
+                        decl.ident
+                    ),
                 );
             }
             width
@@ -152,7 +170,8 @@ pub fn check(decl: &ModelDecl) -> syn::Result<Model<'_>> {
         if matches!(kind, LayerKind::Activation(Activation::Softmax)) && index + 1 != count {
             cx.error(
                 entry.kind.span(),
-                "`softmax` is only supported as the last layer, as an inference head; training uses the logits before it",
+                "`softmax` can only be the last layer (an inference head: training works on the logits before it); \
+                 move it to the end or remove it",
             );
         }
         let label = entry.name.as_ref().map_or_else(|| index.to_string(), |n| n.to_string());
@@ -161,17 +180,41 @@ pub fn check(decl: &ModelDecl) -> syn::Result<Model<'_>> {
             None => Ident::new(&format!("layer{index}"), entry.kind.span()),
         };
         if let Some(prev) = layers.iter().find(|l| l.field == field) {
-            cx.error(
-                field.span(),
-                format_args!("a layer named `{field}` is already declared (layer `{}`)", prev.index),
-            );
+            // Unnamed layers are stored in fields `layer{index}`, which a name may collide with.
+            match (&entry.name, prev.is_named()) {
+                (Some(_), true) => cx.error(
+                    field.span(),
+                    format_args!(
+                        "the name `{field}` is already used by {}; give each layer its own name",
+                        prev.describe_for_error()
+                    ),
+                ),
+                (Some(_), false) => cx.error(
+                    field.span(),
+                    format_args!(
+                        "the name `{field}` is reserved for {}, which has no name; choose another name",
+                        prev.describe_for_error()
+                    ),
+                ),
+                (None, _) => cx.error(
+                    prev.field.span(),
+                    format_args!(
+                        "the name `{field}` is reserved for the unnamed layer {index} (`{}` below); \
+                         choose another name",
+                        entry.kind
+                    ),
+                ),
+            }
         }
         layers.push(Layer { index, label, field, span: entry.kind.span(), kind, input: width, output });
         width = output;
     }
 
     if let [Layer { kind: LayerKind::Activation(Activation::Softmax), span, .. }] = layers.as_slice() {
-        cx.error(*span, "a model needs at least one layer before its `softmax` head");
+        cx.error(
+            *span,
+            "a model needs at least one layer before its `softmax` head, e.g. `dense(10), softmax`",
+        );
     }
 
     let model =
@@ -194,7 +237,9 @@ fn model_options<'a>(
         }
         let parsed = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("scalar") {
-                let ty: Ident = meta.value()?.parse()?;
+                let ty: Ident = meta.value()?.parse().map_err(|e| {
+                    syn::Error::new(e.span(), "expected `f32` or `f64`, written as a type (without quotes)")
+                })?;
                 if ty == "f32" || ty == "f64" {
                     scalar = ty.into_token_stream();
                 } else {
@@ -206,10 +251,21 @@ fn model_options<'a>(
                 Ok(())
             } else if meta.path.is_ident("crate") {
                 let path: LitStr = meta.value()?.parse()?;
-                krate = path.parse::<Path>()?.into_token_stream();
+                krate = path
+                    .parse::<Path>()
+                    .map_err(|_| {
+                        syn::Error::new(
+                            path.span(),
+                            "expected the path of the staticnn crate, e.g. `crate = \"::staticnn\"`",
+                        )
+                    })?
+                    .into_token_stream();
                 Ok(())
             } else {
-                Err(meta.error("unknown model option; expected `scalar = f32|f64` or `crate = \"path\"`"))
+                let option = meta.path.to_token_stream().to_string().replace(' ', "");
+                Err(meta.error(format_args!(
+                    "unknown model option `{option}`; the options are `scalar = f32` (or `f64`) and `crate = \"path\"`"
+                )))
             }
         });
         if let Err(e) = parsed {
@@ -268,7 +324,7 @@ fn layer(cx: &mut Ctxt, entry: &Entry, width: usize, prev: Option<&Layer>) -> Op
     if !matches!(act, Activation::LeakyRelu(_))
         && let Some(args) = &entry.args
     {
-        cx.error(args.paren.span.join(), format_args!("`{name}` takes no arguments"));
+        cx.error(args.paren.span.join(), format_args!("`{name}` takes no arguments; write `{name}` alone"));
     }
     Some((LayerKind::Activation(act), width))
 }
@@ -302,10 +358,17 @@ fn dense(cx: &mut Ctxt, entry: &Entry, width: usize, prev: Option<&Layer>) -> Op
         && stated != width
     {
         let from = match prev {
-            Some(p) => format!("layer `{}` ({}) produces {width}", p.label, p.describe()),
-            None => format!("the input is {width} wide"),
+            Some(p) => format!("{} produces {width}", p.describe_for_error()),
+            None => format!("the model's input is {width} wide"),
         };
-        cx.error(arg.value.span(), format_args!("`dense` is declared with {stated} inputs, but {from}"));
+        let out = out.map_or_else(|| "M".to_string(), |o| o.to_string());
+        cx.error(
+            arg.value.span(),
+            format_args!(
+                "`dense` is declared with {stated} inputs, but {from}; \
+                 write `dense({width} -> {out})`, or `dense({out})` to infer the input width"
+            ),
+        );
     }
     if let Some(out) = out
         && width != 0
@@ -326,11 +389,33 @@ fn parse_width(cx: &mut Ctxt, value: &Value) -> Option<usize> {
                 None
             }
             Ok(n) => Some(n),
-            Err(e) => {
-                cx.push(e);
+            Err(_) => {
+                cx.error(lit.span(), "this width is too large to fit in a `usize`");
                 None
             }
         },
+        // Blame `-3` as a whole, not just its sign (a joined span is not available on stable).
+        Value::Number { neg: Some(neg), lit } => {
+            cx.push(syn::Error::new_spanned(
+                quote!(#neg #lit),
+                "a layer width cannot be negative; write a positive integer such as `128`",
+            ));
+            None
+        }
+        Value::Number { lit: Lit::Float(_), .. } => {
+            cx.error(value.span(), "a layer width must be a whole number, such as `128`");
+            None
+        }
+        Value::Ident(ident) => {
+            cx.error(
+                ident.span(),
+                format_args!(
+                    "expected a width, found `{ident}`: widths must be integer literals such as `128` \
+                     (the macro cannot read the value of a constant)"
+                ),
+            );
+            None
+        }
         other => {
             cx.error(other.span(), "expected a width: a positive integer such as `128`");
             None

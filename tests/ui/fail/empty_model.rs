@@ -1,0 +1,5 @@
+staticnn::model! {
+    pub struct Empty {}
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+staticnn::model! {
+    pub struct JustInput {
+        input(784),
+    }
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+staticnn::model! {
+    pub struct M {
+        dense(10), relu
+    }
+}
+
+fn main() {}

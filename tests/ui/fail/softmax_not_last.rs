@@ -1,0 +1,9 @@
+staticnn::model! {
+    pub struct Mnist {
+        input(784),
+        dense(128), softmax,
+        dense(10),
+    }
+}
+
+fn main() {}

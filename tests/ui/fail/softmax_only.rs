@@ -1,0 +1,8 @@
+staticnn::model! {
+    pub struct Probabilities {
+        input(10),
+        softmax,
+    }
+}
+
+fn main() {}
