@@ -124,8 +124,11 @@ const KNOWN_LAYERS: &[&str] =
     &["input", "dense", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "identity"];
 
 /// Checks a declaration and infers its shapes, reporting every error found.
-pub fn check(decl: &ModelDecl) -> syn::Result<Model<'_>> {
+pub fn check(decl: &ModelDecl) -> Checked<'_> {
     let mut cx = Ctxt::default();
+    // Whether the IR is still a consistent model despite any errors (so the full
+    // expansion can be emitted beside them and uses of the model raise no further errors).
+    let mut usable = true;
     let (attrs, scalar, krate) = model_options(&mut cx, &decl.attrs);
 
     let mut entries = decl.entries.iter();
@@ -180,6 +183,7 @@ pub fn check(decl: &ModelDecl) -> syn::Result<Model<'_>> {
             None => Ident::new(&format!("layer{index}"), entry.kind.span()),
         };
         if let Some(prev) = layers.iter().find(|l| l.field == field) {
+            usable = false;
             // Unnamed layers are stored in fields `layer{index}`, which a name may collide with.
             match (&entry.name, prev.is_named()) {
                 (Some(_), true) => cx.error(
@@ -211,15 +215,31 @@ pub fn check(decl: &ModelDecl) -> syn::Result<Model<'_>> {
     }
 
     if let [Layer { kind: LayerKind::Activation(Activation::Softmax), span, .. }] = layers.as_slice() {
+        usable = false;
         cx.error(
             *span,
             "a model needs at least one layer before its `softmax` head, e.g. `dense(10), softmax`",
         );
     }
 
-    let model =
-        Model { attrs, vis: &decl.vis, ident: &decl.ident, scalar, krate, input: input.unwrap_or(0), layers };
-    cx.finish(model)
+    let usable = usable && input.is_some() && !layers.is_empty();
+    let model = usable.then(|| Model {
+        attrs,
+        vis: &decl.vis,
+        ident: &decl.ident,
+        scalar,
+        krate,
+        input: input.unwrap_or(0),
+        layers,
+    });
+    Checked { model, errors: cx.finish(()).err() }
+}
+
+/// The outcome of checking: the IR, when the declaration still describes a consistent
+/// model, and every error found.
+pub struct Checked<'a> {
+    pub model: Option<Model<'a>>,
+    pub errors: Option<syn::Error>,
 }
 
 /// Splits `#[model(…)]` options from the attributes that pass through to the struct.
@@ -348,11 +368,34 @@ fn dense(cx: &mut Ctxt, entry: &Entry, width: usize, prev: Option<&Layer>) -> Op
             return None;
         }
     };
-    let Some((_, out_value)) = &arg.arrow else {
-        return parse_width(cx, &arg.value);
+    let out = match &arg.arrow {
+        None => parse_width(cx, &arg.value),
+        Some((_, out_value)) => {
+            let stated = parse_width(cx, &arg.value);
+            let out = parse_width(cx, out_value);
+            check_stated_width(cx, arg, stated, out, width, prev);
+            out
+        }
     };
-    let stated = parse_width(cx, &arg.value);
-    let out = parse_width(cx, out_value);
+    if let Some(out) = out
+        && width != 0
+        && out.checked_mul(width).and_then(|n| n.checked_add(out)).is_none_or(|n| n > isize::MAX as usize / 8)
+    {
+        cx.error(entry.kind.span(), format_args!("a dense layer of {width} → {out} is too large to store"));
+        return None;
+    }
+    out
+}
+
+/// Reports a `dense(N -> M)` whose stated `N` disagrees with the running width.
+fn check_stated_width(
+    cx: &mut Ctxt,
+    arg: &Arg,
+    stated: Option<usize>,
+    out: Option<usize>,
+    width: usize,
+    prev: Option<&Layer>,
+) {
     if let Some(stated) = stated
         && width != 0
         && stated != width
@@ -370,14 +413,6 @@ fn dense(cx: &mut Ctxt, entry: &Entry, width: usize, prev: Option<&Layer>) -> Op
             ),
         );
     }
-    if let Some(out) = out
-        && width != 0
-        && out.checked_mul(width).and_then(|n| n.checked_add(out)).is_none_or(|n| n > isize::MAX as usize / 8)
-    {
-        cx.error(entry.kind.span(), format_args!("a dense layer of {width} → {out} is too large to store"));
-        return None;
-    }
-    out
 }
 
 /// A layer width: a positive integer literal.

@@ -20,7 +20,8 @@ pub fn expand(model: &Model) -> TokenStream {
     let cache = format_ident!("{}Cache", ident);
     let input_alias = format_ident!("{}Input", ident);
     let output_alias = format_ident!("{}Output", ident);
-    let na = quote!(#krate::__private::nalgebra);
+    let Paths { smatrix, svector, zeroable } = Paths::new(krate);
+    let rt = krate;
 
     let param_layers: Vec<&Layer> = model.layers.iter().filter(|l| l.has_params()).collect();
     let fields = param_layers.iter().map(|l| {
@@ -34,12 +35,12 @@ pub fn expand(model: &Model) -> TokenStream {
 
     let summary = summary_doc(model);
     let cache_doc = format!(
-        " What [`{ident}`]'s training pass keeps for a batch of `B` samples: each layer's output and the gradient flowing back into it."
+        " What [`{ident}`]'s training pass keeps for a batch of `BATCH` samples: each layer's output and the gradient flowing back into it."
     );
     let cache_fields = cache_fields(model);
     let input_doc =
-        format!(" The input of [`{ident}`]: `B` samples of {input} as columns (one sample by default).");
-    let output_doc = format!(" The output of [`{ident}`]: `B` columns of {output}.");
+        format!(" The input of [`{ident}`]: `BATCH` samples of {input} as columns (one sample by default).");
+    let output_doc = format!(" The output of [`{ident}`]: `BATCH` columns of {output}.");
 
     let forward = forward_single(model);
     let forward_train = forward_train(model);
@@ -60,20 +61,19 @@ pub fn expand(model: &Model) -> TokenStream {
 
         #[doc = #cache_doc]
         #[derive(Clone, Debug)]
-        #vis struct #cache<const B: usize> {
+        #vis struct #cache<const BATCH: usize> {
             #cache_fields
         }
 
         #[doc = #input_doc]
-        #vis type #input_alias<const B: usize = 1> = #na::SMatrix<#t, #input, B>;
+        #vis type #input_alias<const BATCH: usize = 1> = #smatrix<#t, #input, BATCH>;
         #[doc = #output_doc]
-        #vis type #output_alias<const B: usize = 1> = #na::SMatrix<#t, #output, B>;
+        #vis type #output_alias<const BATCH: usize = 1> = #smatrix<#t, #output, BATCH>;
 
+        // Everything below refers to other items by full path and names no item of its own,
+        // so no name in the user's scope can collide with it.
         const _: () = {
-            use #krate::__private::bytemuck::Zeroable;
-            use #krate::__private::nalgebra::{SMatrix, SVector};
-            use #krate::__private::rand::Rng;
-            use #krate::{Activation as _, Init, Initialize, Model, Parameters, Tensor, TensorMut};
+            use #rt::{Activation as _, Initialize as _};
 
             impl #ident {
                 /// The width of one input sample.
@@ -92,76 +92,77 @@ pub fn expand(model: &Model) -> TokenStream {
 
             // Every field is a zeroable layer (checked below), and `repr(C)` packs them
             // with no padding (the size assertion below).
-            unsafe impl Zeroable for #ident {}
+            unsafe impl #zeroable for #ident {}
             fn _assert_fields_zeroable() {
-                fn is_zeroable<T: Zeroable>() {}
+                fn is_zeroable<T: #zeroable>() {}
                 #(is_zeroable::<#field_types>();)*
             }
             // SAFETY: a `repr(C)` struct of layers that are each `LEN` contiguous scalars;
             // the assertion proves there is no padding. `visit` lists fields in order.
-            unsafe impl Parameters for #ident {
+            unsafe impl #rt::Parameters for #ident {
                 type Scalar = #t;
-                const LEN: usize = 0 #(+ <#field_types as Parameters>::LEN)*;
+                const LEN: usize = 0 #(+ <#field_types as #rt::Parameters>::LEN)*;
 
-                fn visit<'a>(&'a self, f: &mut impl FnMut(Tensor<'a, #t>)) {
+                fn visit<'a>(&'a self, f: &mut impl FnMut(#rt::Tensor<'a, #t>)) {
                     #(self.#field_names.visit_named(#labels, f);)*
                 }
 
-                fn visit_mut(&mut self, f: &mut impl FnMut(TensorMut<'_, #t>)) {
+                fn visit_mut(&mut self, f: &mut impl FnMut(#rt::TensorMut<'_, #t>)) {
                     #(self.#field_names.visit_named_mut(#labels, f);)*
                 }
             }
             const _: () = assert!(
-                ::core::mem::size_of::<#ident>() == <#ident as Parameters>::LEN * ::core::mem::size_of::<#t>(),
+                ::core::mem::size_of::<#ident>()
+                    == <#ident as #rt::Parameters>::LEN * ::core::mem::size_of::<#t>(),
                 "a model's layers must pack without padding",
             );
 
-            impl Initialize for #ident {
-                fn initialize<R: Rng + ?Sized>(&mut self, init: Init, rng: &mut R) {
+            impl #rt::Initialize for #ident {
+                fn initialize<R: #rt::__private::rand::Rng + ?Sized>(&mut self, init: #rt::Init, rng: &mut R) {
                     #(self.#field_names.initialize(init, rng);)*
                 }
             }
 
             // Every field is a nalgebra matrix of a `Pod` scalar.
-            unsafe impl<const B: usize> Zeroable for #cache<B> {}
+            unsafe impl<const BATCH: usize> #zeroable for #cache<BATCH> {}
 
-            impl Model<#input, #output> for #ident {
-                type Cache<const B: usize> = #cache<B>;
+            impl #rt::Model<#input, #output> for #ident {
+                type Cache<const BATCH: usize> = #cache<BATCH>;
 
-                fn forward(&self, x: &SVector<#t, #input>) -> SVector<#t, #output> {
+                fn forward(&self, x: &#svector<#t, #input>) -> #svector<#t, #output> {
                     Self::forward(self, x)
                 }
-                fn forward_train<'c, const B: usize>(
+                fn forward_train<'c, const BATCH: usize>(
                     &self,
-                    x: &SMatrix<#t, #input, B>,
-                    cache: &'c mut #cache<B>,
-                ) -> &'c SMatrix<#t, #output, B> {
+                    x: &#smatrix<#t, #input, BATCH>,
+                    cache: &'c mut #cache<BATCH>,
+                ) -> &'c #smatrix<#t, #output, BATCH> {
                     Self::forward_train(self, x, cache)
                 }
-                fn train_output<const B: usize>(cache: &#cache<B>) -> &SMatrix<#t, #output, B> {
+                fn train_output<const BATCH: usize>(cache: &#cache<BATCH>) -> &#smatrix<#t, #output, BATCH> {
                     &cache.#train_out
                 }
-                fn forward_batch<'c, const B: usize>(
+                fn forward_batch<'c, const BATCH: usize>(
                     &self,
-                    x: &SMatrix<#t, #input, B>,
-                    cache: &'c mut #cache<B>,
-                ) -> &'c SMatrix<#t, #output, B> {
+                    x: &#smatrix<#t, #input, BATCH>,
+                    cache: &'c mut #cache<BATCH>,
+                ) -> &'c #smatrix<#t, #output, BATCH> {
                     Self::forward_batch(self, x, cache)
                 }
-                fn backward<'c, const B: usize>(
+                fn backward<'c, const BATCH: usize>(
                     &self,
-                    x: &SMatrix<#t, #input, B>,
-                    cache: &'c mut #cache<B>,
-                    grad_out: &SMatrix<#t, #output, B>,
+                    x: &#smatrix<#t, #input, BATCH>,
+                    cache: &'c mut #cache<BATCH>,
+                    grad_out: &#smatrix<#t, #output, BATCH>,
                     grads: &mut Self,
-                ) -> &'c SMatrix<#t, #input, B> {
+                ) -> &'c #smatrix<#t, #input, BATCH> {
                     Self::backward(self, x, cache, grad_out, grads)
                 }
-                fn backward_params<const B: usize>(
+                fn backward_params<const BATCH: usize>(
                     &self,
-                    x: &SMatrix<#t, #input, B>,
-                    cache: &mut #cache<B>,
-                    grad_out: &SMatrix<#t, #output, B>,
+                    x: &#smatrix<#t, #input, BATCH>,
+                    cache: &mut #cache<BATCH>,
+                    grad_out: &#smatrix<#t, #output, BATCH>,
                     grads: &mut Self,
                 ) {
                     Self::backward_params(self, x, cache, grad_out, grads)
@@ -171,11 +172,12 @@ pub fn expand(model: &Model) -> TokenStream {
     }
 }
 
-/// The stub emitted when the declaration has errors: the struct exists, so code using it
-/// reports only the real mistakes.
+/// What stands in for a model too broken to expand: an alias of an unresolvable type.
+/// rustc turns it into its error type, so uses of the model raise no further errors and
+/// only the declaration's own mistakes are reported.
 pub fn fallback(decl: &ModelDecl) -> TokenStream {
     let ModelDecl { vis, ident, .. } = decl;
-    quote!(#vis struct #ident {})
+    quote!(#vis type #ident = __staticnn_invalid_model;)
 }
 
 /// A width as an unsuffixed literal (`784`, not `784usize`).
@@ -218,30 +220,30 @@ fn summary_doc(model: &Model) -> String {
 /// layers, and the gradient with respect to the input.
 fn cache_fields(model: &Model) -> TokenStream {
     let t = &model.scalar;
-    let krate = &model.krate;
-    let smatrix = quote!(#krate::__private::nalgebra::SMatrix);
+    let smatrix = Paths::new(&model.krate).smatrix;
     let trained = model.trained_layers();
     let mut fields = TokenStream::new();
     for (k, l) in model.layers.iter().enumerate() {
         let (out, o) = (out_field(l), lit(l.output));
         let doc = format!(" Output of layer `{}` ({}).", l.label, l.describe());
-        fields.extend(quote!(#[doc = #doc] pub #out: #smatrix<#t, #o, B>,));
+        fields.extend(quote!(#[doc = #doc] pub #out: #smatrix<#t, #o, BATCH>,));
         if k + 1 < trained.len() {
             let grad = grad_field(l);
             let doc = format!(" Gradient of the loss with respect to the output of layer `{}`.", l.label);
-            fields.extend(quote!(#[doc = #doc] pub #grad: #smatrix<#t, #o, B>,));
+            fields.extend(quote!(#[doc = #doc] pub #grad: #smatrix<#t, #o, BATCH>,));
         }
     }
     let i = lit(model.input);
     fields.extend(quote!(
         /// Gradient of the loss with respect to the input (written by `backward`).
-        pub grad_input: #smatrix<#t, #i, B>,
+        pub grad_input: #smatrix<#t, #i, BATCH>,
     ));
     fields
 }
 
 /// `forward`: one sample, by value, on the stack.
 fn forward_single(model: &Model) -> TokenStream {
+    let svector = Paths::new(&model.krate).svector;
     let (t, input, output, krate) = (&model.scalar, lit(model.input), lit(model.output()), &model.krate);
     // The previous layer's output: the borrowed input `x`, then each layer's local value.
     let mut prev: Option<Ident> = None;
@@ -265,7 +267,7 @@ fn forward_single(model: &Model) -> TokenStream {
         /// Runs the model on one input, on the stack, without allocating (the `softmax`
         /// head, if any, included).
         #[inline]
-        pub fn forward(&self, x: &SVector<#t, #input>) -> SVector<#t, #output> {
+        pub fn forward(&self, x: &#svector<#t, #input>) -> #svector<#t, #output> {
             #body
             #prev
         }
@@ -285,6 +287,7 @@ fn layer_input(layers: &[Layer], k: usize) -> TokenStream {
 
 /// `forward_train`: a batch, keeping every output in the cache.
 fn forward_train(model: &Model) -> TokenStream {
+    let smatrix = Paths::new(&model.krate).smatrix;
     let (t, input, output) = (&model.scalar, lit(model.input), lit(model.output()));
     let cache = format_ident!("{}Cache", model.ident);
     let layers = model.trained_layers();
@@ -304,14 +307,14 @@ fn forward_train(model: &Model) -> TokenStream {
     }
     let result = layer_input(layers, layers.len());
     quote! {
-        /// Runs the model on a batch of `B` samples (columns), keeping every layer's output
+        /// Runs the model on a batch of `BATCH` samples (columns), keeping every layer's output
         /// in `cache` for [`backward`](Self::backward). Returns the output (the logits, if
         /// the model ends in `softmax`).
-        pub fn forward_train<'c, const B: usize>(
+        pub fn forward_train<'c, const BATCH: usize>(
             &self,
-            x: &SMatrix<#t, #input, B>,
-            cache: &'c mut #cache<B>,
-        ) -> &'c SMatrix<#t, #output, B> {
+            x: &#smatrix<#t, #input, BATCH>,
+            cache: &'c mut #cache<BATCH>,
+        ) -> &'c #smatrix<#t, #output, BATCH> {
             #body
             #result
         }
@@ -320,6 +323,7 @@ fn forward_train(model: &Model) -> TokenStream {
 
 /// `forward_batch`: the training pass plus the `softmax` head, if any.
 fn forward_batch(model: &Model) -> TokenStream {
+    let smatrix = Paths::new(&model.krate).smatrix;
     let (t, input, output) = (&model.scalar, lit(model.input), lit(model.output()));
     let cache = format_ident!("{}Cache", model.ident);
     let head = match (model.has_head(), model.layers.as_slice()) {
@@ -331,13 +335,13 @@ fn forward_batch(model: &Model) -> TokenStream {
     };
     let prelude = if model.has_head() { quote!(self.forward_train(x, cache);) } else { quote!() };
     quote! {
-        /// Runs the model on a batch of `B` samples for inference (the `softmax` head, if
+        /// Runs the model on a batch of `BATCH` samples for inference (the `softmax` head, if
         /// any, included), using `cache` for the intermediate values.
-        pub fn forward_batch<'c, const B: usize>(
+        pub fn forward_batch<'c, const BATCH: usize>(
             &self,
-            x: &SMatrix<#t, #input, B>,
-            cache: &'c mut #cache<B>,
-        ) -> &'c SMatrix<#t, #output, B> {
+            x: &#smatrix<#t, #input, BATCH>,
+            cache: &'c mut #cache<BATCH>,
+        ) -> &'c #smatrix<#t, #output, BATCH> {
             #prelude
             #head
         }
@@ -347,6 +351,7 @@ fn forward_batch(model: &Model) -> TokenStream {
 /// `backward` (with the input gradient) or `backward_params` (without): the trained
 /// layers in reverse, each reading its input and output from the cache.
 fn backward(model: &Model, input_grad: bool) -> TokenStream {
+    let smatrix = Paths::new(&model.krate).smatrix;
     let (t, input, output, krate) = (&model.scalar, lit(model.input), lit(model.output()), &model.krate);
     let cache = format_ident!("{}Cache", model.ident);
     let layers = model.trained_layers();
@@ -390,13 +395,13 @@ fn backward(model: &Model, input_grad: bool) -> TokenStream {
             /// Back-propagates `grad_out` (the loss gradient with respect to
             /// [`forward_train`](Self::forward_train)'s output for the same `x`), adds the
             /// parameter gradients to `grads` and returns the gradient with respect to `x`.
-            pub fn backward<'c, const B: usize>(
+            pub fn backward<'c, const BATCH: usize>(
                 &self,
-                x: &SMatrix<#t, #input, B>,
-                cache: &'c mut #cache<B>,
-                grad_out: &SMatrix<#t, #output, B>,
+                x: &#smatrix<#t, #input, BATCH>,
+                cache: &'c mut #cache<BATCH>,
+                grad_out: &#smatrix<#t, #output, BATCH>,
                 grads: &mut Self,
-            ) -> &'c SMatrix<#t, #input, B> {
+            ) -> &'c #smatrix<#t, #input, BATCH> {
                 #body
                 &cache.grad_input
             }
@@ -405,15 +410,32 @@ fn backward(model: &Model, input_grad: bool) -> TokenStream {
         quote! {
             /// As [`backward`](Self::backward), without the gradient with respect to the
             /// input (cheaper; what training needs).
-            pub fn backward_params<const B: usize>(
+            pub fn backward_params<const BATCH: usize>(
                 &self,
-                x: &SMatrix<#t, #input, B>,
-                cache: &mut #cache<B>,
-                grad_out: &SMatrix<#t, #output, B>,
+                x: &#smatrix<#t, #input, BATCH>,
+                cache: &mut #cache<BATCH>,
+                grad_out: &#smatrix<#t, #output, BATCH>,
                 grads: &mut Self,
             ) {
                 #body
             }
+        }
+    }
+}
+
+/// Full paths to the runtime items generated code names.
+struct Paths {
+    smatrix: TokenStream,
+    svector: TokenStream,
+    zeroable: TokenStream,
+}
+
+impl Paths {
+    fn new(krate: &TokenStream) -> Self {
+        Paths {
+            smatrix: quote!(#krate::__private::nalgebra::SMatrix),
+            svector: quote!(#krate::__private::nalgebra::SVector),
+            zeroable: quote!(#krate::__private::bytemuck::Zeroable),
         }
     }
 }

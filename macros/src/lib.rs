@@ -3,8 +3,10 @@
 //! The pipeline mirrors thiserror's: [`ast`] parses the declaration into a borrowed syntax
 //! tree, [`check`] infers every layer's shape into a small IR and collects every error it
 //! finds (serde's `Ctxt` pattern, in [`ctxt`]), and [`expand`] turns the IR into plain Rust.
-//! On any error the macro emits every collected `syn::Error` together with a stub of the
-//! declared struct, so one mistake does not cascade into unrelated errors at use sites.
+//! On errors the macro emits every collected `syn::Error` together with the full expansion
+//! when the declaration still describes a consistent model (an unknown layer is skipped, a
+//! misstated width corrected), or else a stand-in for the type, so one mistake does not
+//! cascade into unrelated errors where the model is used.
 
 mod ast;
 mod check;
@@ -23,13 +25,11 @@ pub fn model(input: TokenStream) -> TokenStream {
         Ok(decl) => decl,
         Err(err) => return err.to_compile_error().into(),
     };
-    match check::check(&decl) {
-        Ok(ir) => expand::expand(&ir),
-        Err(err) => {
-            let stub = expand::fallback(&decl);
-            let errors = err.to_compile_error();
-            quote::quote!(#errors #stub)
-        }
-    }
-    .into()
+    let checked = check::check(&decl);
+    let errors = checked.errors.map(|e| e.to_compile_error());
+    let code = match &checked.model {
+        Some(model) => expand::expand(model),
+        None => expand::fallback(&decl),
+    };
+    quote::quote!(#errors #code).into()
 }
