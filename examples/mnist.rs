@@ -153,18 +153,20 @@ fn train_or_eval<const B: usize>(args: &Args, train: &Dataset, test: &Dataset) -
     for epoch in 1..=epochs {
         let bar = progress_bar(train.len(), epoch, epochs);
         let start = Instant::now();
-        let fitted = trainer.fit_epoch(&mut model, &mut adam, &SoftmaxCrossEntropy, train, &mut rng, |done, m| {
-            if done % (B * 64) < B || done == train.len() {
-                bar.set_position(done as u64);
-                bar.set_message(format!("loss {:.4}, acc {:.2}%", m.mean_loss(), 100.0 * m.accuracy()));
-            }
-        })?;
+        let fitted =
+            trainer.fit_epoch(&mut model, &mut adam, &SoftmaxCrossEntropy, train, &mut rng, |done, m| {
+                if done % (B * 64) < B || done == train.len() {
+                    bar.set_position(done as u64);
+                    bar.set_message(format!("loss {:.4}, acc {:.2}%", m.mean_loss(), 100.0 * m.accuracy()));
+                }
+            })?;
         let seconds = start.elapsed().as_secs_f64();
         bar.finish_and_clear();
         let tested = trainer.evaluate(&model, &SoftmaxCrossEntropy, test, None)?;
         history.push(report(epoch, &fitted, &tested, seconds, train.len()));
     }
 
+    print_totals(&history);
     fs::create_dir_all(&args.out).map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
     let weights = args.out.join("mnist.safetensors");
     staticnn::save_safetensors(&*model, &weights)?;
@@ -191,11 +193,13 @@ fn seed_replica(args: &Args, train: &Dataset, test: &Dataset) -> AnyResult<()> {
     let mut history = Vec::new();
     for epoch in 1..=epochs {
         let start = Instant::now();
-        let fitted = trainer.fit_epoch(&mut model, &mut adam, &SoftmaxCrossEntropy, train, &mut rng, |_, _| {})?;
+        let fitted =
+            trainer.fit_epoch(&mut model, &mut adam, &SoftmaxCrossEntropy, train, &mut rng, |_, _| {})?;
         let seconds = start.elapsed().as_secs_f64();
         let tested = trainer.evaluate(&model, &SoftmaxCrossEntropy, test, None)?;
         history.push(report(epoch, &fitted, &tested, seconds, train.len()));
     }
+    print_totals(&history);
     fs::create_dir_all(&args.out).map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
     let picture = args.out.join("mnist_seed_replica.svg");
     plot(&history, &picture, "Seed replica: full-batch Adam, N(0, 1) init, no activation")?;
@@ -212,7 +216,22 @@ fn report(epoch: usize, fitted: &Metrics, tested: &Metrics, seconds: f64, sample
         100.0 * tested.accuracy(),
         samples as f64 / seconds
     );
-    EpochReport { loss: fitted.mean_loss(), train_acc: fitted.accuracy(), test_acc: tested.accuracy(), seconds }
+    EpochReport {
+        loss: fitted.mean_loss(),
+        train_acc: fitted.accuracy(),
+        test_acc: tested.accuracy(),
+        seconds,
+    }
+}
+
+/// The total and mean training time over all epochs.
+fn print_totals(history: &[EpochReport]) {
+    let total: f64 = history.iter().map(|r| r.seconds).sum();
+    println!(
+        "Trained {} epochs in {total:.2} s ({:.2} s per epoch, evaluation excluded)",
+        history.len(),
+        total / history.len().max(1) as f64
+    );
 }
 
 /// A progress bar on a terminal; nothing when stdout is redirected (the epoch lines suffice).
@@ -221,9 +240,10 @@ fn progress_bar(len: usize, epoch: usize, epochs: usize) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stdout());
-    let style = ProgressStyle::with_template("{prefix} [{bar:32.cyan/blue}] {pos:>5}/{len} {per_sec:>12} {msg}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
+    let style =
+        ProgressStyle::with_template("{prefix} [{bar:32.cyan/blue}] {pos:>5}/{len} {per_sec:>12} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
     bar.set_style(style);
     bar.set_prefix(format!("Epoch {epoch}/{epochs}"));
     bar.enable_steady_tick(Duration::from_millis(200));
