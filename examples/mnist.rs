@@ -20,7 +20,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use staticnn::prelude::*;
-use staticnn::{ConfusionMatrix, Dataset, Metrics, Split, Trainer};
+use staticnn::{ConfusionMatrix, Dataset, Metrics, ParallelTrainer, Split, Trainer};
 
 staticnn::model! {
     /// The reference MNIST classifier.
@@ -47,12 +47,16 @@ struct Args {
     /// Epochs to train [default: 5, or 100 with --seed-replica].
     #[arg(long)]
     epochs: Option<usize>,
-    /// Samples per step; batches are statically sized, so one of 1, 16, 32, 64, 128, 256.
+    /// Samples per step; batches are statically sized, so one of 16, 32, 64, 128, 256.
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
     /// Adam's learning rate.
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
+    /// Worker threads: 1, 2 or 4 (each batch is split into that many shards) [default: all
+    /// cores, at most 4].
+    #[arg(long)]
+    threads: Option<usize>,
     /// Seed for initialisation and shuffling.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -106,23 +110,41 @@ fn run(args: &Args) -> AnyResult<()> {
     if args.seed_replica {
         return seed_replica(args, &train, &test);
     }
-    match args.batch_size {
-        1 => train_or_eval::<1>(args, &train, &test),
-        16 => train_or_eval::<16>(args, &train, &test),
-        32 => train_or_eval::<32>(args, &train, &test),
-        64 => train_or_eval::<64>(args, &train, &test),
-        128 => train_or_eval::<128>(args, &train, &test),
-        256 => train_or_eval::<256>(args, &train, &test),
-        other => Err(format!(
-            "--batch-size {other} is not compiled into this example; choose 1, 16, 32, 64, 128 or 256 \
-             (batch shapes are static: add a size to the `match` in examples/mnist.rs)"
-        )
-        .into()),
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = args.threads.unwrap_or(match cores {
+        0 | 1 => 1,
+        2 | 3 => 2,
+        _ => 4,
+    });
+    println!("Using {threads} thread{}", if threads == 1 { "" } else { "s" });
+    // Batch shapes are static: each supported size is compiled with its half and quarter
+    // as shard sizes for the parallel trainer.
+    macro_rules! sizes {
+        ($($b:literal / $half:literal / $quarter:literal),*) => {
+            match (args.batch_size, threads) {
+                $(
+                    ($b, 1) => train_or_eval(args, Trainer::<Mnist, 784, 10, $b>::new(), &train, &test),
+                    ($b, 2) => train_or_eval(args, ParallelTrainer::<Mnist, 784, 10, $b, $half>::new(2)?, &train, &test),
+                    ($b, 4) => train_or_eval(args, ParallelTrainer::<Mnist, 784, 10, $b, $quarter>::new(4)?, &train, &test),
+                )*
+                (_, 1 | 2 | 4) => Err(format!(
+                    "--batch-size {} is not compiled into this example; choose 16, 32, 64, 128 or 256 \
+                     (batch shapes are static: add a size to the `sizes!` list in examples/mnist.rs)",
+                    args.batch_size
+                ).into()),
+                (_, t) => Err(format!("--threads {t}: choose 1, 2 or 4").into()),
+            }
+        };
     }
+    sizes!(16 / 8 / 4, 32 / 16 / 8, 64 / 32 / 16, 128 / 64 / 32, 256 / 128 / 64)
 }
 
-fn train_or_eval<const B: usize>(args: &Args, train: &Dataset, test: &Dataset) -> AnyResult<()> {
-    let mut trainer = Trainer::<Mnist, 784, 10, B>::new();
+fn train_or_eval<const B: usize>(
+    args: &Args,
+    mut trainer: impl Fit<Mnist, 784, 10, B>,
+    train: &Dataset,
+    test: &Dataset,
+) -> AnyResult<()> {
     if let Some(weights) = &args.eval {
         let mut model = Mnist::zeroed_box();
         staticnn::load_safetensors(&mut *model, weights)?;

@@ -36,8 +36,10 @@ pub use staticnn_runtime::__private::nalgebra;
 /// The traits and types most programs use: `use staticnn::prelude::*;`.
 pub mod prelude {
     pub use crate::nalgebra::{SMatrix, SVector};
+    #[cfg(feature = "std")]
+    pub use staticnn_runtime::Fit;
     pub use staticnn_runtime::{
-        Activation, Adam, AdamConfig, Init, Initialize, Loss, MeanSquaredError, Model, Momentum, Optimizer,
-        Parameters, Sgd, SoftmaxCrossEntropy,
+        Activation, Adam, AdamConfig, BatchTrainer, Init, Initialize, Loss, MeanSquaredError, Model,
+        Momentum, Optimizer, Parameters, Sgd, SoftmaxCrossEntropy,
     };
 }

@@ -15,7 +15,7 @@ use crate::metrics::{Metrics, argmax, count_correct};
 use crate::model::Model;
 use crate::optim::Optimizer;
 use crate::scalar::Float;
-use crate::train::{TrainError, Trainer};
+use crate::train::{BatchTrainer, TrainError};
 
 /// Why a training or evaluation run stopped.
 #[derive(Debug)]
@@ -119,12 +119,16 @@ impl fmt::Display for ConfusionMatrix {
     }
 }
 
-impl<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize> Trainer<M, IN, OUT, B> {
+/// Epochs and evaluation over a [`Dataset`], for every [`BatchTrainer`] (a [`Trainer`](crate::Trainer) or a
+/// [`ParallelTrainer`](crate::ParallelTrainer)).
+pub trait Fit<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize>:
+    BatchTrainer<M, IN, OUT, B>
+{
     /// Trains for one epoch over `data` in an order shuffled by `rng`, in batches of `B`
     /// (the last one partial). Returns the epoch's mean training loss and accuracy, each
     /// batch measured before its update, as Keras and the usual PyTorch loops report them.
     /// `progress` is called after every batch with the samples done so far.
-    pub fn fit_epoch<L, O, R>(
+    fn fit_epoch<L, O, R>(
         &mut self,
         model: &mut M,
         optimizer: &mut O,
@@ -134,7 +138,7 @@ impl<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize> Train
         mut progress: impl FnMut(usize, &Metrics),
     ) -> Result<Metrics, FitError>
     where
-        L: Loss<M::Scalar, OUT, Target<B> = [u32; B]>,
+        L: Loss<M::Scalar, OUT, Target<B> = [u32; B]> + Sync,
         O: Optimizer<M>,
         R: Rng + ?Sized,
     {
@@ -152,7 +156,7 @@ impl<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize> Train
 
     /// Evaluates `model` on all of `data`: mean loss and accuracy, and, if `confusion` is
     /// given, every (true, predicted) pair recorded in it.
-    pub fn evaluate<L>(
+    fn evaluate<L>(
         &mut self,
         model: &M,
         loss: &L,
@@ -160,7 +164,7 @@ impl<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize> Train
         mut confusion: Option<&mut ConfusionMatrix>,
     ) -> Result<Metrics, FitError>
     where
-        L: Loss<M::Scalar, OUT, Target<B> = [u32; B]>,
+        L: Loss<M::Scalar, OUT, Target<B> = [u32; B]> + Sync,
     {
         let mut batch: Box<Batch<M::Scalar, IN, B>> = Batch::zeroed_box();
         let order: Vec<usize> = (0..data.len()).collect();
@@ -179,4 +183,11 @@ impl<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize> Train
         }
         Ok(metrics)
     }
+}
+
+impl<M, T, const IN: usize, const OUT: usize, const B: usize> Fit<M, IN, OUT, B> for T
+where
+    M: Model<IN, OUT>,
+    T: BatchTrainer<M, IN, OUT, B>,
+{
 }

@@ -19,9 +19,9 @@ extern crate std;
 pub mod activation;
 #[cfg(feature = "std")]
 pub mod data;
+pub mod dense;
 #[cfg(feature = "std")]
 pub mod fit;
-pub mod dense;
 pub mod init;
 #[cfg(feature = "std")]
 pub mod io;
@@ -30,16 +30,19 @@ pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod optim;
+#[cfg(feature = "std")]
+pub mod parallel;
 pub mod params;
 pub mod scalar;
+mod simd;
 pub mod train;
 
 pub use activation::{Activation, Elementwise, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
 #[cfg(feature = "std")]
 pub use data::{Batch, DataError, Dataset, Split};
-#[cfg(feature = "std")]
-pub use fit::{ConfusionMatrix, FitError};
 pub use dense::Dense;
+#[cfg(feature = "std")]
+pub use fit::{ConfusionMatrix, Fit, FitError};
 pub use init::{Init, Initialize};
 #[cfg(feature = "std")]
 pub use io::{IoOperation, WeightsError, load_safetensors, save_safetensors};
@@ -47,11 +50,13 @@ pub use loss::{LabelOutOfRange, Loss, MeanSquaredError, SoftmaxCrossEntropy};
 pub use metrics::Metrics;
 pub use model::Model;
 pub use optim::{Adam, AdamConfig, Momentum, Optimizer, Sgd};
+#[cfg(feature = "std")]
+pub use parallel::ParallelTrainer;
 pub use params::{Parameters, Shape, Storage, Tensor, TensorMut, TensorName};
 pub use scalar::{Dtype, Float};
 #[cfg(feature = "alloc")]
 pub use train::Trainer;
-pub use train::{TrainError, train_step};
+pub use train::{BatchTrainer, TrainError, train_step};
 
 /// A zero-filled value built directly on the heap, never on the stack: the way to make
 /// batch buffers and caches of any size (`zeroed_box::<SMatrix<f32, 784, 128>>()`).

@@ -11,6 +11,7 @@ use nalgebra::ComplexField;
 
 use crate::params::Parameters;
 use crate::scalar::Float;
+use crate::simd::{Kernel, dispatch};
 
 /// Updates parameters from their gradients.
 pub trait Optimizer<M: Parameters> {
@@ -184,33 +185,62 @@ impl<M: Parameters, S: DerefMut<Target = M>> Optimizer<M> for Adam<S> {
         let c = self.config;
         let t = self.step.min(i32::MAX as u64) as i32;
         let from = M::Scalar::of;
-        let (b1, b2) = (from(c.beta1), from(c.beta2));
-        let (one_b1, one_b2) = (from(1.0 - c.beta1), from(1.0 - c.beta2));
-        // Bias corrections folded into two scalars: p −= step_size · m / (√v · inv_sqrt_bc2 + ε).
-        let step_size = from(c.lr / (1.0 - ComplexField::powi(c.beta1, t)));
-        let inv_sqrt_bc2 = from(1.0 / ComplexField::sqrt(1.0 - ComplexField::powi(c.beta2, t)));
-        let eps = from(c.eps);
-        let wd = from(c.weight_decay);
-        let decay = from(1.0 - c.lr * c.weight_decay);
-        let (m, v) = (self.m.as_mut_slice(), self.v.as_mut_slice());
-        let state = m.iter_mut().zip(v.iter_mut()).zip(grads.as_slice());
-        for (p, ((m, v), &g)) in params.as_mut_slice().iter_mut().zip(state) {
-            let g = if c.decoupled {
-                *p *= decay;
-                g
-            } else {
-                g + wd * *p
-            };
-            *m = b1 * *m + one_b1 * g;
-            *v = b2 * *v + one_b2 * g * g;
-            *p -= step_size * *m / (v.sqrt() * inv_sqrt_bc2 + eps);
-        }
+        dispatch(AdamStep {
+            params: params.as_mut_slice(),
+            grads: grads.as_slice(),
+            m: self.m.as_mut_slice(),
+            v: self.v.as_mut_slice(),
+            b1: from(c.beta1),
+            b2: from(c.beta2),
+            one_b1: from(1.0 - c.beta1),
+            one_b2: from(1.0 - c.beta2),
+            // Bias corrections folded into two scalars:
+            // p −= step_size · m / (√v · inv_sqrt_bc2 + ε).
+            step_size: from(c.lr / (1.0 - ComplexField::powi(c.beta1, t))),
+            inv_sqrt_bc2: from(1.0 / ComplexField::sqrt(1.0 - ComplexField::powi(c.beta2, t))),
+            eps: from(c.eps),
+            // Coupled L2 decay adds `wd · p` to the gradient; decoupled decay scales `p`.
+            wd: from(if c.decoupled { 0.0 } else { c.weight_decay }),
+            decay: from(if c.decoupled { 1.0 - c.lr * c.weight_decay } else { 1.0 }),
+        });
     }
     fn learning_rate(&self) -> f64 {
         self.config.lr
     }
     fn set_learning_rate(&mut self, lr: f64) {
         self.config.lr = lr;
+    }
+}
+
+/// One Adam update over flat slices: a single fused pass over parameters, gradients and
+/// both moments.
+struct AdamStep<'a, T> {
+    params: &'a mut [T],
+    grads: &'a [T],
+    m: &'a mut [T],
+    v: &'a mut [T],
+    b1: T,
+    b2: T,
+    one_b1: T,
+    one_b2: T,
+    step_size: T,
+    inv_sqrt_bc2: T,
+    eps: T,
+    wd: T,
+    decay: T,
+}
+
+impl<T: Float> Kernel for AdamStep<'_, T> {
+    #[inline(always)]
+    fn run(self) {
+        let state = self.m.iter_mut().zip(self.v.iter_mut()).zip(self.grads);
+        for (p, ((m, v), &g)) in self.params.iter_mut().zip(state) {
+            *p *= self.decay;
+            let g = g + self.wd * *p;
+            *m = self.b1 * *m + self.one_b1 * g;
+            *v = self.b2 * *v + self.one_b2 * g * g;
+            *p -= self.step_size * *m / (v.sqrt() * self.inv_sqrt_bc2 + self.eps);
+        }
     }
 }
 

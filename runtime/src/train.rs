@@ -92,6 +92,38 @@ where
     Ok(value)
 }
 
+/// Something that trains a model on batches of `B` and runs it on them: a [`Trainer`], or
+/// with `std` a [`ParallelTrainer`](crate::ParallelTrainer). Epoch loops and evaluation
+/// ([`Fit`](crate::fit::Fit)) are written once against this.
+pub trait BatchTrainer<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize> {
+    /// One training step on the first `len` columns of `x`; returns the batch's mean loss.
+    /// The batch's outputs (before the update) stay available in
+    /// [`output`](BatchTrainer::output).
+    fn step<L, O>(
+        &mut self,
+        model: &mut M,
+        optimizer: &mut O,
+        loss: &L,
+        x: &SMatrix<M::Scalar, IN, B>,
+        target: &L::Target<B>,
+        len: usize,
+    ) -> Result<M::Scalar, TrainError>
+    where
+        L: Loss<M::Scalar, OUT> + Sync,
+        L::Target<B>: Sync,
+        O: Optimizer<M>;
+
+    /// Runs the model on a batch for evaluation; returns the outputs (logits if the model
+    /// ends in `softmax`, as training sees them).
+    fn infer(&mut self, model: &M, x: &SMatrix<M::Scalar, IN, B>) -> &SMatrix<M::Scalar, OUT, B>;
+
+    /// The outputs of the last training step's forward pass.
+    fn output(&self) -> &SMatrix<M::Scalar, OUT, B>;
+
+    /// Steps taken so far.
+    fn steps(&self) -> u64;
+}
+
 /// Owns the buffers a training step needs for batches of `B` and counts the steps.
 #[cfg(feature = "alloc")]
 pub struct Trainer<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize> {
@@ -124,9 +156,17 @@ impl<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize> Train
         }
     }
 
-    /// Runs [`train_step`] on the batch and returns its mean loss; the batch's outputs stay
-    /// available in [`output`](Trainer::output).
-    pub fn step<L, O>(
+    /// The gradients computed by the last step.
+    pub fn gradients(&self) -> &M {
+        &self.grads
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize> BatchTrainer<M, IN, OUT, B>
+    for Trainer<M, IN, OUT, B>
+{
+    fn step<L, O>(
         &mut self,
         model: &mut M,
         optimizer: &mut O,
@@ -136,7 +176,8 @@ impl<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize> Train
         len: usize,
     ) -> Result<M::Scalar, TrainError>
     where
-        L: Loss<M::Scalar, OUT>,
+        L: Loss<M::Scalar, OUT> + Sync,
+        L::Target<B>: Sync,
         O: Optimizer<M>,
     {
         self.steps += 1;
@@ -147,24 +188,15 @@ impl<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize> Train
         value
     }
 
-    /// Runs the model on a batch for evaluation; returns the outputs (logits if the model
-    /// ends in `softmax`, as training sees them).
-    pub fn infer(&mut self, model: &M, x: &SMatrix<M::Scalar, IN, B>) -> &SMatrix<M::Scalar, OUT, B> {
+    fn infer(&mut self, model: &M, x: &SMatrix<M::Scalar, IN, B>) -> &SMatrix<M::Scalar, OUT, B> {
         model.forward_train(x, &mut self.cache)
     }
 
-    /// The outputs of the last training step's forward pass.
-    pub fn output(&self) -> &SMatrix<M::Scalar, OUT, B> {
+    fn output(&self) -> &SMatrix<M::Scalar, OUT, B> {
         &self.output
     }
 
-    /// The gradients computed by the last step.
-    pub fn gradients(&self) -> &M {
-        &self.grads
-    }
-
-    /// Steps taken so far.
-    pub fn steps(&self) -> u64 {
+    fn steps(&self) -> u64 {
         self.steps
     }
 }
