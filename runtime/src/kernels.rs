@@ -178,15 +178,17 @@ mod x86 {
         }
     }
 
-    /// Columns of `C` handled together: each `A` vector loaded is used `NR` times.
+    /// Columns of `C` handled together: each `A` vector loaded is used `NR` times. The
+    /// last `n mod NR` columns are handled one at a time (a matrix-vector product for
+    /// a batch of one).
     const NR: usize = 4;
 
-    /// Loads row `p` of the `NR` columns `j..` of `B` (zeros past `nr`).
+    /// Loads row `p` of the `R` columns `j..j + R` of `B`.
     #[inline(always)]
-    unsafe fn b_row(b: *const f32, (rs, cs): (usize, usize), p: usize, j: usize, nr: usize) -> [f32; NR] {
-        let mut row = [0.0; NR];
-        for (jj, value) in row.iter_mut().enumerate().take(nr) {
-            // SAFETY: (p, j + jj) is inside B for jj < nr.
+    unsafe fn b_row<const R: usize>(b: *const f32, (rs, cs): (usize, usize), p: usize, j: usize) -> [f32; R] {
+        let mut row = [0.0; R];
+        for (jj, value) in row.iter_mut().enumerate() {
+            // SAFETY: the caller keeps (p, j + jj) inside B.
             *value = unsafe { *b.add(p * rs + (j + jj) * cs) };
         }
         row
@@ -195,33 +197,52 @@ mod x86 {
     /// AVX-512: tiles of `16·MV` rows × `NR` columns, accumulators in registers.
     #[target_feature(enable = "avx512f")]
     unsafe fn avx512(dims: Dims, a: *const f32, b: *const f32, strides: (usize, usize), c: *mut f32) {
-        let Dims { m, n, .. } = dims;
+        let n = dims.n;
         let mut j = 0;
-        while j < n {
-            let nr = NR.min(n - j);
-            let mut i = 0;
-            // SAFETY (all tiles): rows i.. and columns j..j+nr lie inside C and A.
-            while i + 64 <= m {
-                unsafe { tile512::<4>(dims, a, b, strides, c, i, j, nr, 0xFFFF) };
-                i += 64;
-            }
-            while i + 16 <= m {
-                unsafe { tile512::<1>(dims, a, b, strides, c, i, j, nr, 0xFFFF) };
-                i += 16;
-            }
-            if i < m {
-                let mask = (1u16 << (m - i)) - 1;
-                unsafe { tile512::<1>(dims, a, b, strides, c, i, j, nr, mask) };
-            }
+        // SAFETY (both): the columns j.. passed lie inside B and C.
+        while j + NR <= n {
+            unsafe { columns512::<NR>(dims, a, b, strides, c, j) };
             j += NR;
+        }
+        while j < n {
+            unsafe { columns512::<1>(dims, a, b, strides, c, j) };
+            j += 1;
         }
     }
 
-    /// One `16·MV × NR` tile of C; the last row vector is masked by `mask`.
+    /// Columns `j..j + R` of C, in row tiles of 64, 16 and a masked remainder.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn columns512<const R: usize>(
+        dims: Dims,
+        a: *const f32,
+        b: *const f32,
+        strides: (usize, usize),
+        c: *mut f32,
+        j: usize,
+    ) {
+        let m = dims.m;
+        let mut i = 0;
+        // SAFETY (all tiles): rows i.. and columns j..j + R lie inside C and A.
+        while i + 64 <= m {
+            unsafe { tile512::<4, R>(dims, a, b, strides, c, i, j, 0xFFFF) };
+            i += 64;
+        }
+        while i + 16 <= m {
+            unsafe { tile512::<1, R>(dims, a, b, strides, c, i, j, 0xFFFF) };
+            i += 16;
+        }
+        if i < m {
+            let mask = (1u16 << (m - i)) - 1;
+            unsafe { tile512::<1, R>(dims, a, b, strides, c, i, j, mask) };
+        }
+    }
+
+    /// One `16·MV × R` tile of C; the last row vector is masked by `mask`.
     #[inline]
     #[target_feature(enable = "avx512f")]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn tile512<const MV: usize>(
+    unsafe fn tile512<const MV: usize, const R: usize>(
         Dims { m, k, .. }: Dims,
         a: *const f32,
         b: *const f32,
@@ -229,22 +250,21 @@ mod x86 {
         c: *mut f32,
         i: usize,
         j: usize,
-        nr: usize,
         mask: u16,
     ) {
         let mut masks = [0xFFFF_u16; MV];
         masks[MV - 1] = mask;
-        let mut acc = [[_mm512_setzero_ps(); MV]; NR];
-        for (jj, col) in acc.iter_mut().enumerate().take(nr) {
+        let mut acc = [[_mm512_setzero_ps(); MV]; R];
+        for (jj, col) in acc.iter_mut().enumerate() {
             for (v, reg) in col.iter_mut().enumerate() {
                 // SAFETY: inside C (masked past row m).
                 *reg = unsafe { _mm512_maskz_loadu_ps(masks[v], c.add(i + 16 * v + (j + jj) * m)) };
             }
         }
         for p in 0..k {
-            // SAFETY: row p of B's columns j..j+nr.
-            let row = unsafe { b_row(b, strides, p, j, nr) };
-            if row == [0.0; NR] {
+            // SAFETY: row p of B's columns j..j + R.
+            let row = unsafe { b_row::<R>(b, strides, p, j) };
+            if row == [0.0; R] {
                 continue;
             }
             let mut av = [_mm512_setzero_ps(); MV];
@@ -259,7 +279,7 @@ mod x86 {
                 }
             }
         }
-        for (jj, col) in acc.iter().enumerate().take(nr) {
+        for (jj, col) in acc.iter().enumerate() {
             for (v, reg) in col.iter().enumerate() {
                 // SAFETY: inside C (masked past row m).
                 unsafe { _mm512_mask_storeu_ps(c.add(i + 16 * v + (j + jj) * m), masks[v], *reg) };
@@ -270,32 +290,51 @@ mod x86 {
     /// AVX2 + FMA: tiles of `8·MV` rows × `NR` columns.
     #[target_feature(enable = "avx2,fma")]
     unsafe fn avx2(dims: Dims, a: *const f32, b: *const f32, strides: (usize, usize), c: *mut f32) {
-        let Dims { m, n, .. } = dims;
+        let n = dims.n;
         let mut j = 0;
-        while j < n {
-            let nr = NR.min(n - j);
-            let mut i = 0;
-            // SAFETY (all tiles): rows i.. and columns j..j+nr lie inside C and A.
-            while i + 24 <= m {
-                unsafe { tile256::<3>(dims, a, b, strides, c, i, j, nr, 8) };
-                i += 24;
-            }
-            while i + 8 <= m {
-                unsafe { tile256::<1>(dims, a, b, strides, c, i, j, nr, 8) };
-                i += 8;
-            }
-            if i < m {
-                unsafe { tile256::<1>(dims, a, b, strides, c, i, j, nr, m - i) };
-            }
+        // SAFETY (both): the columns j.. passed lie inside B and C.
+        while j + NR <= n {
+            unsafe { columns256::<NR>(dims, a, b, strides, c, j) };
             j += NR;
+        }
+        while j < n {
+            unsafe { columns256::<1>(dims, a, b, strides, c, j) };
+            j += 1;
         }
     }
 
-    /// One `8·MV × NR` tile of C; the last row vector holds `last` valid lanes.
+    /// Columns `j..j + R` of C, in row tiles of 24, 8 and a masked remainder.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn columns256<const R: usize>(
+        dims: Dims,
+        a: *const f32,
+        b: *const f32,
+        strides: (usize, usize),
+        c: *mut f32,
+        j: usize,
+    ) {
+        let m = dims.m;
+        let mut i = 0;
+        // SAFETY (all tiles): rows i.. and columns j..j + R lie inside C and A.
+        while i + 24 <= m {
+            unsafe { tile256::<3, R>(dims, a, b, strides, c, i, j, 8) };
+            i += 24;
+        }
+        while i + 8 <= m {
+            unsafe { tile256::<1, R>(dims, a, b, strides, c, i, j, 8) };
+            i += 8;
+        }
+        if i < m {
+            unsafe { tile256::<1, R>(dims, a, b, strides, c, i, j, m - i) };
+        }
+    }
+
+    /// One `8·MV × R` tile of C; the last row vector holds `last` valid lanes.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn tile256<const MV: usize>(
+    unsafe fn tile256<const MV: usize, const R: usize>(
         Dims { m, k, .. }: Dims,
         a: *const f32,
         b: *const f32,
@@ -303,23 +342,22 @@ mod x86 {
         c: *mut f32,
         i: usize,
         j: usize,
-        nr: usize,
         last: usize,
     ) {
         let lane_index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
         let mut masks = [_mm256_set1_epi32(-1); MV];
         masks[MV - 1] = _mm256_cmpgt_epi32(_mm256_set1_epi32(last as i32), lane_index);
-        let mut acc = [[_mm256_setzero_ps(); MV]; NR];
-        for (jj, col) in acc.iter_mut().enumerate().take(nr) {
+        let mut acc = [[_mm256_setzero_ps(); MV]; R];
+        for (jj, col) in acc.iter_mut().enumerate() {
             for (v, reg) in col.iter_mut().enumerate() {
                 // SAFETY: inside C (masked past row m).
                 *reg = unsafe { _mm256_maskload_ps(c.add(i + 8 * v + (j + jj) * m), masks[v]) };
             }
         }
         for p in 0..k {
-            // SAFETY: row p of B's columns j..j+nr.
-            let row = unsafe { b_row(b, strides, p, j, nr) };
-            if row == [0.0; NR] {
+            // SAFETY: row p of B's columns j..j + R.
+            let row = unsafe { b_row::<R>(b, strides, p, j) };
+            if row == [0.0; R] {
                 continue;
             }
             let mut av = [_mm256_setzero_ps(); MV];
@@ -334,7 +372,7 @@ mod x86 {
                 }
             }
         }
-        for (jj, col) in acc.iter().enumerate().take(nr) {
+        for (jj, col) in acc.iter().enumerate() {
             for (v, reg) in col.iter().enumerate() {
                 // SAFETY: inside C (masked past row m).
                 unsafe { _mm256_maskstore_ps(c.add(i + 8 * v + (j + jj) * m), masks[v], *reg) };
