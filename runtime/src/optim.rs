@@ -18,6 +18,14 @@ pub trait Optimizer<M: Parameters> {
     /// Applies one update to `params` given `grads` (of the same shapes).
     fn step(&mut self, params: &mut M, grads: &M);
 
+    /// The same update, spread over the threads of `pool` (each updates a contiguous
+    /// chunk of the parameters). The default runs [`step`](Optimizer::step) on the caller.
+    #[cfg(feature = "std")]
+    fn step_parallel(&mut self, params: &mut M, grads: &M, pool: &rayon::ThreadPool) {
+        let _ = pool;
+        self.step(params, grads);
+    }
+
     /// The learning rate in use.
     fn learning_rate(&self) -> f64;
 
@@ -179,17 +187,14 @@ impl<M: Parameters> Adam<alloc::boxed::Box<M>> {
     }
 }
 
-impl<M: Parameters, S: DerefMut<Target = M>> Optimizer<M> for Adam<S> {
-    fn step(&mut self, params: &mut M, grads: &M) {
+impl<S> Adam<S> {
+    /// Advances the step count and returns the update's scalars for it.
+    fn next_update<T: Float>(&mut self) -> AdamScalars<T> {
         self.step += 1;
         let c = self.config;
         let t = self.step.min(i32::MAX as u64) as i32;
-        let from = M::Scalar::of;
-        dispatch(AdamStep {
-            params: params.as_mut_slice(),
-            grads: grads.as_slice(),
-            m: self.m.as_mut_slice(),
-            v: self.v.as_mut_slice(),
+        let from = T::of;
+        AdamScalars {
             b1: from(c.beta1),
             b2: from(c.beta2),
             one_b1: from(1.0 - c.beta1),
@@ -202,8 +207,30 @@ impl<M: Parameters, S: DerefMut<Target = M>> Optimizer<M> for Adam<S> {
             // Coupled L2 decay adds `wd · p` to the gradient; decoupled decay scales `p`.
             wd: from(if c.decoupled { 0.0 } else { c.weight_decay }),
             decay: from(if c.decoupled { 1.0 - c.lr * c.weight_decay } else { 1.0 }),
+        }
+    }
+}
+
+impl<M: Parameters, S: DerefMut<Target = M>> Optimizer<M> for Adam<S> {
+    fn step(&mut self, params: &mut M, grads: &M) {
+        let scalars = self.next_update();
+        let (m, v) = (self.m.as_mut_slice(), self.v.as_mut_slice());
+        dispatch(AdamStep { params: params.as_mut_slice(), grads: grads.as_slice(), m, v, scalars });
+    }
+
+    #[cfg(feature = "std")]
+    fn step_parallel(&mut self, params: &mut M, grads: &M, pool: &rayon::ThreadPool) {
+        use rayon::prelude::*;
+        const CHUNK: usize = 8192;
+        let scalars = self.next_update();
+        let (m, v) = (self.m.as_mut_slice(), self.v.as_mut_slice());
+        let chunks = params.as_mut_slice().par_chunks_mut(CHUNK).zip(grads.as_slice().par_chunks(CHUNK));
+        let state = m.par_chunks_mut(CHUNK).zip(v.par_chunks_mut(CHUNK));
+        pool.install(|| {
+            chunks.zip(state).for_each(|((params, grads), (m, v))| dispatch(AdamStep { params, grads, m, v, scalars }))
         });
     }
+
     fn learning_rate(&self) -> f64 {
         self.config.lr
     }
@@ -219,6 +246,12 @@ struct AdamStep<'a, T> {
     grads: &'a [T],
     m: &'a mut [T],
     v: &'a mut [T],
+    scalars: AdamScalars<T>,
+}
+
+/// The per-step constants of an Adam update.
+#[derive(Clone, Copy)]
+struct AdamScalars<T> {
     b1: T,
     b2: T,
     one_b1: T,
@@ -233,13 +266,14 @@ struct AdamStep<'a, T> {
 impl<T: Float> Kernel for AdamStep<'_, T> {
     #[inline(always)]
     fn run(self) {
+        let AdamScalars { b1, b2, one_b1, one_b2, step_size, inv_sqrt_bc2, eps, wd, decay } = self.scalars;
         let state = self.m.iter_mut().zip(self.v.iter_mut()).zip(self.grads);
         for (p, ((m, v), &g)) in self.params.iter_mut().zip(state) {
-            *p *= self.decay;
-            let g = g + self.wd * *p;
-            *m = self.b1 * *m + self.one_b1 * g;
-            *v = self.b2 * *v + self.one_b2 * g * g;
-            *p -= self.step_size * *m / (v.sqrt() * self.inv_sqrt_bc2 + self.eps);
+            *p *= decay;
+            let g = g + wd * *p;
+            *m = b1 * *m + one_b1 * g;
+            *v = b2 * *v + one_b2 * g * g;
+            *p -= step_size * *m / (v.sqrt() * inv_sqrt_bc2 + eps);
         }
     }
 }
@@ -345,6 +379,25 @@ mod tests {
         assert!((p.as_slice()[0] + 1e-3).abs() < 1e-10);
         assert!((p.as_slice()[1] - 1e-3).abs() < 1e-7);
         assert_eq!(p.as_slice()[2], 0.0);
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn parallel_adam_is_bit_identical() {
+        type Big = Dense<f32, 300, 70>; // 21 070 parameters: several chunks
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let mut p1 = Big::zeroed_box();
+        p1.as_mut_slice().iter_mut().enumerate().for_each(|(i, p)| *p = (i as f32 * 0.37).sin());
+        let mut p2 = p1.boxed_copy();
+        let mut g = Big::zeroed_box();
+        g.as_mut_slice().iter_mut().enumerate().for_each(|(i, x)| *x = (i as f32 * 0.11).cos());
+        let mut serial = Adam::new(AdamConfig::default());
+        let mut parallel = Adam::new(AdamConfig::default());
+        for _ in 0..3 {
+            Optimizer::<Big>::step(&mut serial, &mut p1, &g);
+            parallel.step_parallel(&mut *p2, &*g, &pool);
+        }
+        assert_eq!(p1.as_slice(), p2.as_slice());
     }
 
     #[test]

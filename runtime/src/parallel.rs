@@ -153,7 +153,7 @@ where
                 })
             });
         }
-        optimizer.step(model, &first[0].grads);
+        optimizer.step_parallel(model, &first[0].grads, &self.pool);
         Ok(value)
     }
 
