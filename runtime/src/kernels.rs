@@ -153,6 +153,10 @@ fn as_f32_mut<T: Float>(x: &mut [T]) -> Option<&mut [f32]> {
 }
 
 /// Register-blocked `f32` micro-kernels for x86-64, chosen by run-time CPU detection.
+///
+/// One generic micro-kernel is written against [`Vector`](x86::Vector), a handful of
+/// operations on one register width; AVX-512 and AVX2 each implement it, and an entry
+/// point compiled with that instruction set instantiates the kernel for it.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 mod x86 {
     use core::arch::x86_64::*;
@@ -178,135 +182,142 @@ mod x86 {
         }
     }
 
-    /// Columns of `C` handled together: each `A` vector loaded is used `NR` times. The
-    /// last `n mod NR` columns are handled one at a time (a matrix-vector product for
-    /// a batch of one).
-    const NR: usize = 4;
-
-    /// Loads row `p` of the `R` columns `j..j + R` of `B`.
-    #[inline(always)]
-    unsafe fn b_row<const R: usize>(b: *const f32, (rs, cs): (usize, usize), p: usize, j: usize) -> [f32; R] {
-        let mut row = [0.0; R];
-        for (jj, value) in row.iter_mut().enumerate() {
-            // SAFETY: the caller keeps (p, j + jj) inside B.
-            *value = unsafe { *b.add(p * rs + (j + jj) * cs) };
-        }
-        row
-    }
-
-    /// AVX-512: tiles of `16·MV` rows × `NR` columns, accumulators in registers.
     #[target_feature(enable = "avx512f")]
     unsafe fn avx512(dims: Dims, a: *const f32, b: *const f32, strides: (usize, usize), c: *mut f32) {
-        let n = dims.n;
-        let mut j = 0;
-        // SAFETY (both): the columns j.. passed lie inside B and C.
-        while j + NR <= n {
-            unsafe { columns512::<NR>(dims, a, b, strides, c, j) };
-            j += NR;
-        }
-        while j < n {
-            unsafe { columns512::<1>(dims, a, b, strides, c, j) };
-            j += 1;
-        }
+        // SAFETY: the caller's contract; AVX-512F is enabled here.
+        unsafe { gemm::<Avx512, 4>(dims, a, b, strides, c) }
     }
 
-    /// Columns `j..j + R` of C, in row tiles of 64, 16 and a masked remainder.
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    unsafe fn columns512<const R: usize>(
-        dims: Dims,
-        a: *const f32,
-        b: *const f32,
-        strides: (usize, usize),
-        c: *mut f32,
-        j: usize,
-    ) {
-        let m = dims.m;
-        let mut i = 0;
-        // SAFETY (all tiles): rows i.. and columns j..j + R lie inside C and A.
-        while i + 64 <= m {
-            unsafe { tile512::<4, R>(dims, a, b, strides, c, i, j, 0xFFFF) };
-            i += 64;
-        }
-        while i + 16 <= m {
-            unsafe { tile512::<1, R>(dims, a, b, strides, c, i, j, 0xFFFF) };
-            i += 16;
-        }
-        if i < m {
-            let mask = (1u16 << (m - i)) - 1;
-            unsafe { tile512::<1, R>(dims, a, b, strides, c, i, j, mask) };
-        }
-    }
-
-    /// One `16·MV × R` tile of C; the last row vector is masked by `mask`.
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn tile512<const MV: usize, const R: usize>(
-        Dims { m, k, .. }: Dims,
-        a: *const f32,
-        b: *const f32,
-        strides: (usize, usize),
-        c: *mut f32,
-        i: usize,
-        j: usize,
-        mask: u16,
-    ) {
-        let mut masks = [0xFFFF_u16; MV];
-        masks[MV - 1] = mask;
-        let mut acc = [[_mm512_setzero_ps(); MV]; R];
-        for (jj, col) in acc.iter_mut().enumerate() {
-            for (v, reg) in col.iter_mut().enumerate() {
-                // SAFETY: inside C (masked past row m).
-                *reg = unsafe { _mm512_maskz_loadu_ps(masks[v], c.add(i + 16 * v + (j + jj) * m)) };
-            }
-        }
-        for p in 0..k {
-            // SAFETY: row p of B's columns j..j + R.
-            let row = unsafe { b_row::<R>(b, strides, p, j) };
-            if row == [0.0; R] {
-                continue;
-            }
-            let mut av = [_mm512_setzero_ps(); MV];
-            for (v, reg) in av.iter_mut().enumerate() {
-                // SAFETY: column p of A, rows i.. (masked past row m).
-                *reg = unsafe { _mm512_maskz_loadu_ps(masks[v], a.add(i + 16 * v + p * m)) };
-            }
-            for (col, &s) in acc.iter_mut().zip(&row) {
-                let s = _mm512_set1_ps(s);
-                for (reg, &x) in col.iter_mut().zip(&av) {
-                    *reg = _mm512_fmadd_ps(x, s, *reg);
-                }
-            }
-        }
-        for (jj, col) in acc.iter().enumerate() {
-            for (v, reg) in col.iter().enumerate() {
-                // SAFETY: inside C (masked past row m).
-                unsafe { _mm512_mask_storeu_ps(c.add(i + 16 * v + (j + jj) * m), masks[v], *reg) };
-            }
-        }
-    }
-
-    /// AVX2 + FMA: tiles of `8·MV` rows × `NR` columns.
     #[target_feature(enable = "avx2,fma")]
     unsafe fn avx2(dims: Dims, a: *const f32, b: *const f32, strides: (usize, usize), c: *mut f32) {
+        // SAFETY: the caller's contract; AVX2 and FMA are enabled here.
+        unsafe { gemm::<Avx2, 3>(dims, a, b, strides, c) }
+    }
+
+    /// The operations the micro-kernel needs from one vector register width.
+    ///
+    /// # Safety
+    /// Every method may only run on a CPU with the implementation's instruction set, and
+    /// is meant to be inlined into a function compiled for it.
+    pub unsafe trait Vector: Copy {
+        /// `f32` lanes per register.
+        const LANES: usize;
+        /// Which lanes a load or store touches.
+        type Mask: Copy;
+        /// The first `valid` lanes.
+        unsafe fn mask(valid: usize) -> Self::Mask;
+        /// All lanes zero.
+        unsafe fn zero() -> Self;
+        /// Every lane `x`.
+        unsafe fn splat(x: f32) -> Self;
+        /// Loads the masked lanes from `ptr` (zero elsewhere).
+        unsafe fn load(ptr: *const f32, mask: Self::Mask) -> Self;
+        /// Stores the masked lanes to `ptr`.
+        unsafe fn store(self, ptr: *mut f32, mask: Self::Mask);
+        /// `self + a · b`, fused.
+        unsafe fn fmadd(self, a: Self, b: Self) -> Self;
+    }
+
+    #[derive(Clone, Copy)]
+    struct Avx512(__m512);
+
+    // SAFETY: AVX-512F intrinsics only; used from `avx512` alone.
+    unsafe impl Vector for Avx512 {
+        const LANES: usize = 16;
+        type Mask = __mmask16;
+        #[inline(always)]
+        unsafe fn mask(valid: usize) -> __mmask16 {
+            if valid >= 16 { 0xFFFF } else { (1u16 << valid) - 1 }
+        }
+        #[inline(always)]
+        unsafe fn zero() -> Self {
+            Avx512(unsafe { _mm512_setzero_ps() })
+        }
+        #[inline(always)]
+        unsafe fn splat(x: f32) -> Self {
+            Avx512(unsafe { _mm512_set1_ps(x) })
+        }
+        #[inline(always)]
+        unsafe fn load(ptr: *const f32, mask: __mmask16) -> Self {
+            Avx512(unsafe { _mm512_maskz_loadu_ps(mask, ptr) })
+        }
+        #[inline(always)]
+        unsafe fn store(self, ptr: *mut f32, mask: __mmask16) {
+            unsafe { _mm512_mask_storeu_ps(ptr, mask, self.0) }
+        }
+        #[inline(always)]
+        unsafe fn fmadd(self, a: Self, b: Self) -> Self {
+            Avx512(unsafe { _mm512_fmadd_ps(a.0, b.0, self.0) })
+        }
+    }
+
+    #[derive(Clone, Copy)]
+    struct Avx2(__m256);
+
+    // SAFETY: AVX2 and FMA intrinsics only; used from `avx2` alone.
+    unsafe impl Vector for Avx2 {
+        const LANES: usize = 8;
+        type Mask = __m256i;
+        #[inline(always)]
+        unsafe fn mask(valid: usize) -> __m256i {
+            unsafe {
+                let lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+                _mm256_cmpgt_epi32(_mm256_set1_epi32(valid.min(8) as i32), lane)
+            }
+        }
+        #[inline(always)]
+        unsafe fn zero() -> Self {
+            Avx2(unsafe { _mm256_setzero_ps() })
+        }
+        #[inline(always)]
+        unsafe fn splat(x: f32) -> Self {
+            Avx2(unsafe { _mm256_set1_ps(x) })
+        }
+        #[inline(always)]
+        unsafe fn load(ptr: *const f32, mask: __m256i) -> Self {
+            Avx2(unsafe { _mm256_maskload_ps(ptr, mask) })
+        }
+        #[inline(always)]
+        unsafe fn store(self, ptr: *mut f32, mask: __m256i) {
+            unsafe { _mm256_maskstore_ps(ptr, mask, self.0) }
+        }
+        #[inline(always)]
+        unsafe fn fmadd(self, a: Self, b: Self) -> Self {
+            Avx2(unsafe { _mm256_fmadd_ps(a.0, b.0, self.0) })
+        }
+    }
+
+    /// Columns of `C` handled together: each `A` vector loaded is used `NR` times. The
+    /// last `n mod NR` columns are handled one at a time (a matrix-vector product for a
+    /// batch of one).
+    const NR: usize = 4;
+
+    /// The whole product, in column blocks of `NR` (then single columns).
+    #[inline(always)]
+    unsafe fn gemm<V: Vector, const WIDE: usize>(
+        dims: Dims,
+        a: *const f32,
+        b: *const f32,
+        strides: (usize, usize),
+        c: *mut f32,
+    ) {
         let n = dims.n;
         let mut j = 0;
         // SAFETY (both): the columns j.. passed lie inside B and C.
         while j + NR <= n {
-            unsafe { columns256::<NR>(dims, a, b, strides, c, j) };
+            unsafe { columns::<V, WIDE, NR>(dims, a, b, strides, c, j) };
             j += NR;
         }
         while j < n {
-            unsafe { columns256::<1>(dims, a, b, strides, c, j) };
+            unsafe { columns::<V, WIDE, 1>(dims, a, b, strides, c, j) };
             j += 1;
         }
     }
 
-    /// Columns `j..j + R` of C, in row tiles of 24, 8 and a masked remainder.
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn columns256<const R: usize>(
+    /// Columns `j..j + R` of C, in row tiles of `WIDE` vectors, then single vectors, the
+    /// last one masked.
+    #[inline(always)]
+    unsafe fn columns<V: Vector, const WIDE: usize, const R: usize>(
         dims: Dims,
         a: *const f32,
         b: *const f32,
@@ -317,65 +328,67 @@ mod x86 {
         let m = dims.m;
         let mut i = 0;
         // SAFETY (all tiles): rows i.. and columns j..j + R lie inside C and A.
-        while i + 24 <= m {
-            unsafe { tile256::<3, R>(dims, a, b, strides, c, i, j, 8) };
-            i += 24;
+        while i + WIDE * V::LANES <= m {
+            unsafe { tile::<V, WIDE, R>(dims, a, b, strides, c, i, j, V::LANES) };
+            i += WIDE * V::LANES;
         }
-        while i + 8 <= m {
-            unsafe { tile256::<1, R>(dims, a, b, strides, c, i, j, 8) };
-            i += 8;
-        }
-        if i < m {
-            unsafe { tile256::<1, R>(dims, a, b, strides, c, i, j, m - i) };
+        while i < m {
+            let valid = (m - i).min(V::LANES);
+            unsafe { tile::<V, 1, R>(dims, a, b, strides, c, i, j, valid) };
+            i += valid;
         }
     }
 
-    /// One `8·MV × R` tile of C; the last row vector holds `last` valid lanes.
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
+    /// One `LANES·MV × R` tile of C, accumulated in registers over all of `k`; the last row
+    /// vector holds `last` valid lanes. Rows `p` of B whose `R` entries are all zero are
+    /// skipped.
+    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn tile256<const MV: usize, const R: usize>(
+    unsafe fn tile<V: Vector, const MV: usize, const R: usize>(
         Dims { m, k, .. }: Dims,
         a: *const f32,
         b: *const f32,
-        strides: (usize, usize),
+        (rs, cs): (usize, usize),
         c: *mut f32,
         i: usize,
         j: usize,
         last: usize,
     ) {
-        let lane_index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        let mut masks = [_mm256_set1_epi32(-1); MV];
-        masks[MV - 1] = _mm256_cmpgt_epi32(_mm256_set1_epi32(last as i32), lane_index);
-        let mut acc = [[_mm256_setzero_ps(); MV]; R];
-        for (jj, col) in acc.iter_mut().enumerate() {
-            for (v, reg) in col.iter_mut().enumerate() {
-                // SAFETY: inside C (masked past row m).
-                *reg = unsafe { _mm256_maskload_ps(c.add(i + 8 * v + (j + jj) * m), masks[v]) };
-            }
-        }
-        for p in 0..k {
-            // SAFETY: row p of B's columns j..j + R.
-            let row = unsafe { b_row::<R>(b, strides, p, j) };
-            if row == [0.0; R] {
-                continue;
-            }
-            let mut av = [_mm256_setzero_ps(); MV];
-            for (v, reg) in av.iter_mut().enumerate() {
-                // SAFETY: column p of A, rows i.. (masked past row m).
-                *reg = unsafe { _mm256_maskload_ps(a.add(i + 8 * v + p * m), masks[v]) };
-            }
-            for (col, &s) in acc.iter_mut().zip(&row) {
-                let s = _mm256_set1_ps(s);
-                for (reg, &x) in col.iter_mut().zip(&av) {
-                    *reg = _mm256_fmadd_ps(x, s, *reg);
+        // SAFETY (whole body): the caller keeps rows i..i + LANES·(MV − 1) + last and
+        // columns j..j + R inside C (m × n) and A (m × k), and rows 0..k of those columns
+        // inside B; masked lanes past `last` are never touched.
+        unsafe {
+            let mut masks = [V::mask(V::LANES); MV];
+            masks[MV - 1] = V::mask(last);
+            let mut acc = [[V::zero(); MV]; R];
+            for (jj, col) in acc.iter_mut().enumerate() {
+                for (v, reg) in col.iter_mut().enumerate() {
+                    *reg = V::load(c.add(i + V::LANES * v + (j + jj) * m), masks[v]);
                 }
             }
-        }
-        for (jj, col) in acc.iter().enumerate() {
-            for (v, reg) in col.iter().enumerate() {
-                // SAFETY: inside C (masked past row m).
-                unsafe { _mm256_maskstore_ps(c.add(i + 8 * v + (j + jj) * m), masks[v], *reg) };
+            for p in 0..k {
+                let mut row = [0.0f32; R];
+                for (jj, value) in row.iter_mut().enumerate() {
+                    *value = *b.add(p * rs + (j + jj) * cs);
+                }
+                if row == [0.0; R] {
+                    continue;
+                }
+                let mut av = [V::zero(); MV];
+                for (v, reg) in av.iter_mut().enumerate() {
+                    *reg = V::load(a.add(i + V::LANES * v + p * m), masks[v]);
+                }
+                for (col, &s) in acc.iter_mut().zip(&row) {
+                    let s = V::splat(s);
+                    for (reg, &x) in col.iter_mut().zip(&av) {
+                        *reg = reg.fmadd(x, s);
+                    }
+                }
+            }
+            for (jj, col) in acc.iter().enumerate() {
+                for (v, reg) in col.iter().enumerate() {
+                    reg.store(c.add(i + V::LANES * v + (j + jj) * m), masks[v]);
+                }
             }
         }
     }
