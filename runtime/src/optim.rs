@@ -18,11 +18,19 @@ pub trait Optimizer<M: Parameters> {
     /// Applies one update to `params` given `grads` (of the same shapes).
     fn step(&mut self, params: &mut M, grads: &M);
 
-    /// The same update, spread over the threads of `pool` (each updates a contiguous
-    /// chunk of the parameters). The default runs [`step`](Optimizer::step) on the caller.
+    /// The update for the gradient `grads + Σ partials` (the partial gradients of a batch's
+    /// shards), spread over the threads of `pool`: each sums and applies a contiguous chunk
+    /// of the parameters while it is in cache. `grads` is left holding the sum. The default
+    /// sums on the caller's thread and runs [`step`](Optimizer::step).
     #[cfg(feature = "std")]
-    fn step_parallel(&mut self, params: &mut M, grads: &M, pool: &rayon::ThreadPool) {
+    fn step_parallel(&mut self, params: &mut M, grads: &mut M, partials: &[&M], pool: &rayon::ThreadPool)
+    where
+        M: Sync,
+    {
         let _ = pool;
+        for partial in partials {
+            add_assign(grads.as_mut_slice(), partial.as_slice());
+        }
         self.step(params, grads);
     }
 
@@ -31,6 +39,14 @@ pub trait Optimizer<M: Parameters> {
 
     /// Changes the learning rate (for schedules).
     fn set_learning_rate(&mut self, lr: f64);
+}
+
+/// `sum += part`, element by element (`part` may be longer).
+#[cfg(feature = "std")]
+fn add_assign<T: Float>(sum: &mut [T], part: &[T]) {
+    for (s, &p) in sum.iter_mut().zip(part) {
+        *s += p;
+    }
 }
 
 /// Plain stochastic gradient descent: `p ← p − lr (g + λ p)`.
@@ -219,15 +235,23 @@ impl<M: Parameters, S: DerefMut<Target = M>> Optimizer<M> for Adam<S> {
     }
 
     #[cfg(feature = "std")]
-    fn step_parallel(&mut self, params: &mut M, grads: &M, pool: &rayon::ThreadPool) {
+    fn step_parallel(&mut self, params: &mut M, grads: &mut M, partials: &[&M], pool: &rayon::ThreadPool)
+    where
+        M: Sync,
+    {
         use rayon::prelude::*;
         const CHUNK: usize = 8192;
         let scalars = self.next_update();
         let (m, v) = (self.m.as_mut_slice(), self.v.as_mut_slice());
-        let chunks = params.as_mut_slice().par_chunks_mut(CHUNK).zip(grads.as_slice().par_chunks(CHUNK));
+        let chunks = params.as_mut_slice().par_chunks_mut(CHUNK).zip(grads.as_mut_slice().par_chunks_mut(CHUNK));
         let state = m.par_chunks_mut(CHUNK).zip(v.par_chunks_mut(CHUNK));
         pool.install(|| {
-            chunks.zip(state).for_each(|((params, grads), (m, v))| dispatch(AdamStep { params, grads, m, v, scalars }))
+            chunks.zip(state).enumerate().for_each(|(c, ((params, grads), (m, v)))| {
+                for partial in partials {
+                    add_assign(grads, &partial.as_slice()[c * CHUNK..]);
+                }
+                dispatch(AdamStep { params, grads, m, v, scalars })
+            })
         });
     }
 
@@ -393,9 +417,14 @@ mod tests {
         g.as_mut_slice().iter_mut().enumerate().for_each(|(i, x)| *x = (i as f32 * 0.11).cos());
         let mut serial = Adam::new(AdamConfig::default());
         let mut parallel = Adam::new(AdamConfig::default());
+        // The parallel step sums two halves of the gradient on the fly.
+        let mut half = g.boxed_copy();
+        half.as_mut_slice().iter_mut().for_each(|x| *x *= 0.5);
         for _ in 0..3 {
             Optimizer::<Big>::step(&mut serial, &mut p1, &g);
-            parallel.step_parallel(&mut *p2, &*g, &pool);
+            let mut first = half.boxed_copy();
+            parallel.step_parallel(&mut *p2, &mut *first, &[&*half], &pool);
+            assert_eq!(first.as_slice(), g.as_slice());
         }
         assert_eq!(p1.as_slice(), p2.as_slice());
     }

@@ -138,22 +138,10 @@ where
                 tensor: model.first_non_finite(),
             });
         }
-        // Sum the shard gradients into the first, in parallel over the parameters.
+        // The optimizer sums the shard gradients chunk by chunk as it applies them.
         let (first, rest) = self.shards.split_at_mut(1);
-        let total = first[0].grads.as_mut_slice();
-        let others: Vec<&[M::Scalar]> = rest.iter().map(|s| s.grads.as_slice()).collect();
-        if !others.is_empty() {
-            self.pool.install(|| {
-                total.par_chunks_mut(4096).enumerate().for_each(|(c, chunk)| {
-                    for other in &others {
-                        for (t, &o) in chunk.iter_mut().zip(&other[c * 4096..]) {
-                            *t += o;
-                        }
-                    }
-                })
-            });
-        }
-        optimizer.step_parallel(model, &first[0].grads, &self.pool);
+        let partials: Vec<&M> = rest.iter().map(|s| &*s.grads).collect();
+        optimizer.step_parallel(model, &mut first[0].grads, &partials, &self.pool);
         Ok(value)
     }
 
