@@ -239,19 +239,32 @@ impl<M: Parameters, S: DerefMut<Target = M>> Optimizer<M> for Adam<S> {
     where
         M: Sync,
     {
-        use rayon::prelude::*;
-        const CHUNK: usize = 8192;
         let scalars = self.next_update();
-        let (m, v) = (self.m.as_mut_slice(), self.v.as_mut_slice());
-        let chunks = params.as_mut_slice().par_chunks_mut(CHUNK).zip(grads.as_mut_slice().par_chunks_mut(CHUNK));
-        let state = m.par_chunks_mut(CHUNK).zip(v.par_chunks_mut(CHUNK));
-        pool.install(|| {
-            chunks.zip(state).enumerate().for_each(|(c, ((params, grads), (m, v)))| {
+        // One contiguous part per thread; the caller takes the first itself.
+        let part = M::LEN.div_ceil(pool.current_num_threads().max(1)).max(1);
+        let params = params.as_mut_slice().chunks_mut(part);
+        let grads = grads.as_mut_slice().chunks_mut(part);
+        let state = self.m.as_mut_slice().chunks_mut(part).zip(self.v.as_mut_slice().chunks_mut(part));
+        let mut parts = params.zip(grads).zip(state).enumerate();
+        let update = move |(index, ((params, grads), (m, v))): AdamPart<'_, M::Scalar>| {
+            let offset = index * part;
+            // Sum and update in cache-sized pieces, each while it is in L1.
+            const PIECE: usize = 4096;
+            let pieces = params.chunks_mut(PIECE).zip(grads.chunks_mut(PIECE));
+            let state = m.chunks_mut(PIECE).zip(v.chunks_mut(PIECE));
+            for (p, ((params, grads), (m, v))) in pieces.zip(state).enumerate() {
                 for partial in partials {
-                    add_assign(grads, &partial.as_slice()[c * CHUNK..]);
+                    add_assign(grads, &partial.as_slice()[offset + p * PIECE..]);
                 }
-                dispatch(AdamStep { params, grads, m, v, scalars })
-            })
+                dispatch(AdamStep { params, grads, m, v, scalars });
+            }
+        };
+        let Some(first) = parts.next() else { return };
+        pool.in_place_scope(|scope| {
+            for rest in parts {
+                scope.spawn(move |_| update(rest));
+            }
+            update(first);
         });
     }
 
@@ -262,6 +275,11 @@ impl<M: Parameters, S: DerefMut<Target = M>> Optimizer<M> for Adam<S> {
         self.config.lr = lr;
     }
 }
+
+/// One thread's part of a parallel Adam step: its index, then its parameters and
+/// gradients, then its moments.
+#[cfg(feature = "std")]
+type AdamPart<'a, T> = (usize, ((&'a mut [T], &'a mut [T]), (&'a mut [T], &'a mut [T])));
 
 /// One Adam update over flat slices: a single fused pass over parameters, gradients and
 /// both moments.

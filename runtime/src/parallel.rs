@@ -11,7 +11,6 @@ use std::boxed::Box;
 use std::vec::Vec;
 
 use nalgebra::SMatrix;
-use rayon::prelude::*;
 
 use crate::kernels::columns;
 use crate::loss::Loss;
@@ -20,11 +19,46 @@ use crate::optim::Optimizer;
 use crate::scalar::Float;
 use crate::train::{BatchTrainer, TrainError};
 
-/// Everything one shard's passes need.
+/// Everything one shard's passes need, and what they produced.
 struct Shard<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const S: usize> {
     cache: Box<M::Cache<S>>,
     grads: Box<M>,
     grad_out: Box<SMatrix<M::Scalar, OUT, S>>,
+    /// This shard's share of the batch's mean loss, from the last step.
+    loss: Result<M::Scalar, TrainError>,
+}
+
+impl<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const S: usize> Shard<M, IN, OUT, S> {
+    /// Forward and backward passes over columns `start..start + S` of a batch of `B` whose
+    /// first `len` columns are samples: leaves the shard's weighted gradient in `grads`
+    /// and its weighted loss in `loss`.
+    fn run<L: Loss<M::Scalar, OUT>, const B: usize>(
+        &mut self,
+        model: &M,
+        loss: &L,
+        x: &SMatrix<M::Scalar, IN, B>,
+        target: &L::Target<B>,
+        start: usize,
+        len: usize,
+    ) {
+        self.grads.fill_zero();
+        let (Some(xs), Some(ts)) = (columns::<_, IN, B, S>(x, start), L::shard::<B, S>(target, start)) else {
+            unreachable!("shards lie inside the batch: start {start} + {S} ≤ {B}")
+        };
+        let valid = len.saturating_sub(start).min(S);
+        if valid == 0 {
+            self.loss = Ok(M::Scalar::ZERO);
+            return;
+        }
+        let out = model.forward_train(xs, &mut self.cache);
+        self.loss = loss.loss_and_grad(out, ts, valid, &mut self.grad_out).map_err(TrainError::from).map(|value| {
+            // Each shard's mean, weighted by its share: the batch mean overall.
+            let weight = M::Scalar::of(valid as f64 / len as f64);
+            *self.grad_out *= weight;
+            model.backward_params(xs, &mut self.cache, &self.grad_out, &mut self.grads);
+            value * weight
+        });
+    }
 }
 
 /// Trains on batches of `B`, split into shards of `S` that run in parallel.
@@ -62,6 +96,7 @@ where
                 cache: M::zeroed_cache(),
                 grads: M::zeroed_box(),
                 grad_out: bytemuck::zeroed_box(),
+                loss: Ok(M::Scalar::ZERO),
             })
             .collect();
         Ok(ParallelTrainer { shards, output: bytemuck::zeroed_box(), pool, steps: 0 })
@@ -96,32 +131,16 @@ where
         self.steps += 1;
         let len = len.min(B);
         let shared: &M = model;
-        let losses: Vec<Result<M::Scalar, TrainError>> = self.pool.install(|| {
-            self.shards
-                .par_iter_mut()
-                .enumerate()
-                .map(|(s, shard)| {
-                    let start = s * S;
-                    let (Some(xs), Some(ts)) =
-                        (columns::<_, IN, B, S>(x, start), L::shard::<B, S>(target, start))
-                    else {
-                        unreachable!("shard {s} of {} lies inside the batch", Self::SHARDS)
-                    };
-                    let valid = len.saturating_sub(start).min(S);
-                    shard.grads.fill_zero();
-                    if valid == 0 {
-                        return Ok(M::Scalar::ZERO);
-                    }
-                    let out = shared.forward_train(xs, &mut shard.cache);
-                    let value = loss.loss_and_grad(out, ts, valid, &mut shard.grad_out)?;
-                    // Each shard's mean, weighted by its share: the batch mean overall.
-                    let weight = M::Scalar::of(valid as f64 / len as f64);
-                    *shard.grad_out *= weight;
-                    shared.backward_params(xs, &mut shard.cache, &shard.grad_out, &mut shard.grads);
-                    Ok(value * weight)
-                })
-                .collect()
+        // The calling thread runs the first shard itself while the pool runs the others:
+        // no hand-off to the pool and back for work the caller can do.
+        let (first, rest) = self.shards.split_at_mut(1);
+        self.pool.in_place_scope(|scope| {
+            for (s, shard) in rest.iter_mut().enumerate() {
+                scope.spawn(move |_| shard.run(shared, loss, x, target, (s + 1) * S, len));
+            }
+            first[0].run(shared, loss, x, target, 0, len);
         });
+        let losses = self.shards.iter().map(|shard| shard.loss);
         let mut value = M::Scalar::ZERO;
         for l in losses {
             value += l?;
@@ -146,17 +165,22 @@ where
     }
 
     fn infer(&mut self, model: &M, x: &SMatrix<M::Scalar, IN, B>) -> &SMatrix<M::Scalar, OUT, B> {
-        self.pool.install(|| {
-            self.shards
-                .par_iter_mut()
-                .zip(self.output.as_mut_slice().par_chunks_exact_mut(S * OUT))
-                .enumerate()
-                .for_each(|(s, (shard, out))| {
-                    if let Some(xs) = columns::<_, IN, B, S>(x, s * S) {
-                        out.copy_from_slice(model.forward_train(xs, &mut shard.cache).as_slice());
-                    }
-                })
-        });
+        let outputs = self.output.as_mut_slice().chunks_exact_mut(S * OUT);
+        let mut work = self.shards.iter_mut().zip(outputs).enumerate();
+        let infer = move |(s, (shard, out)): (usize, (&mut Shard<M, IN, OUT, S>, &mut [M::Scalar]))| {
+            if let Some(xs) = columns::<_, IN, B, S>(x, s * S) {
+                out.copy_from_slice(model.forward_train(xs, &mut shard.cache).as_slice());
+            }
+        };
+        if let Some(first) = work.next() {
+            // As in `step`: the caller runs the first shard, the pool the others.
+            self.pool.in_place_scope(|scope| {
+                for rest in work {
+                    scope.spawn(move |_| infer(rest));
+                }
+                infer(first);
+            });
+        }
         &self.output
     }
 
