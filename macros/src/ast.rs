@@ -6,14 +6,14 @@
 //! }
 //! entry := (name ':')? kind ('(' arg, … ')')? ('{' entry, … '}')?
 //! arg   := (key '=')? value ('->' value)?
-//! value := '-'? number | identifier | '(' value, … ')'
+//! value := '-'? number | true | false | identifier | '(' value, … ')'
 //! ```
 
 use proc_macro2::Span;
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{Attribute, Ident, Lit, Token, Visibility, braced, parenthesized, token};
+use syn::{Attribute, Ident, Lit, LitBool, Token, Visibility, braced, parenthesized, token};
 
 /// `#[attrs] vis struct Name { entries }`.
 pub struct ModelDecl {
@@ -41,9 +41,10 @@ pub struct Args {
     pub list: Punctuated<Arg, Token![,]>,
 }
 
-/// `{ entry, … }`: parsed so that a block on a layer that takes none is reported on it.
+/// `{ entry, … }`: the layers of a `residual` block (reported on any other layer).
 pub struct Body {
     pub brace: token::Brace,
+    pub entries: Vec<Entry>,
 }
 
 /// One argument: `128`, `784 -> 128`, `kernel = 3`, `(3, 3)`.
@@ -59,8 +60,10 @@ pub enum Value {
     Number { neg: Option<Token![-]>, lit: Lit },
     /// A bare identifier (`f64`, `same`, …).
     Ident(Ident),
-    /// A parenthesised list, such as `(3, 3)`; no layer takes one yet.
-    Tuple { paren: token::Paren },
+    /// `true` or `false`.
+    Bool(LitBool),
+    /// A parenthesised list, such as the kernel size `(3, 5)`.
+    Tuple { paren: token::Paren, items: Punctuated<Value, Token![,]> },
 }
 
 impl Value {
@@ -70,6 +73,7 @@ impl Value {
             Value::Number { neg: Some(neg), .. } => neg.span,
             Value::Number { lit, .. } => lit.span(),
             Value::Ident(ident) => ident.span(),
+            Value::Bool(b) => b.span,
             Value::Tuple { paren, .. } => paren.span.join(),
         }
     }
@@ -150,8 +154,8 @@ impl Parse for Entry {
         let body = if input.peek(token::Brace) {
             let content;
             let brace = braced!(content in input);
-            parse_entries(&content)?;
-            Some(Body { brace })
+            let entries = parse_entries(&content)?;
+            Some(Body { brace, entries })
         } else {
             None
         };
@@ -183,8 +187,8 @@ impl Parse for Value {
         if input.peek(token::Paren) {
             let content;
             let paren = parenthesized!(content in input);
-            Punctuated::<Value, Token![,]>::parse_terminated(&content)?;
-            return Ok(Value::Tuple { paren });
+            let items = Punctuated::<Value, Token![,]>::parse_terminated(&content)?;
+            return Ok(Value::Tuple { paren, items });
         }
         if input.peek(Ident) {
             return Ok(Value::Ident(input.parse()?));
@@ -192,6 +196,7 @@ impl Parse for Value {
         let neg: Option<Token![-]> = input.parse()?;
         match input.parse::<Lit>() {
             Ok(lit @ (Lit::Int(_) | Lit::Float(_))) => Ok(Value::Number { neg, lit }),
+            Ok(Lit::Bool(b)) if neg.is_none() => Ok(Value::Bool(b)),
             Ok(Lit::Str(s)) => Err(syn::Error::new(
                 s.span(),
                 format_args!("expected a number, not a string; write `{}` without the quotes", s.value()),

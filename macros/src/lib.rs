@@ -13,6 +13,8 @@ mod check;
 mod ctxt;
 mod expand;
 mod suggest;
+mod unroll;
+mod weights;
 
 use proc_macro::TokenStream;
 
@@ -28,7 +30,11 @@ pub fn model(input: TokenStream) -> TokenStream {
     let checked = check::check(&decl);
     let errors = checked.errors.map(|e| e.to_compile_error());
     let code = match &checked.model {
-        Some(model) => expand::expand(model),
+        Some(model) => {
+            let mut code = expand::expand(model);
+            code.extend(weights::expand(model, errors.is_none()));
+            code
+        }
         None => expand::fallback(&decl),
     };
     quote::quote!(#errors #code).into()

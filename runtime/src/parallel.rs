@@ -51,13 +51,14 @@ impl<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const S: usize> Shard
             return;
         }
         let out = model.forward_train(xs, &mut self.cache);
-        self.loss = loss.loss_and_grad(out, ts, valid, &mut self.grad_out).map_err(TrainError::from).map(|value| {
-            // Each shard's mean, weighted by its share: the batch mean overall.
-            let weight = M::Scalar::of(valid as f64 / len as f64);
-            *self.grad_out *= weight;
-            model.backward_params(xs, &mut self.cache, &self.grad_out, &mut self.grads);
-            value * weight
-        });
+        self.loss =
+            loss.loss_and_grad(out, ts, valid, &mut self.grad_out).map_err(TrainError::from).map(|value| {
+                // Each shard's mean, weighted by its share: the batch mean overall.
+                let weight = M::Scalar::of(valid as f64 / len as f64);
+                *self.grad_out *= weight;
+                model.backward_params(xs, &mut self.cache, &self.grad_out, &mut self.grads);
+                value * weight
+            });
     }
 }
 

@@ -1,0 +1,281 @@
+//! Pooling layers over images stored as CHW columns (see [`conv`](crate::conv)): max and
+//! average pooling over square windows, and global average pooling.
+//!
+//! Like activations they have no parameters, so they are plain values (unit structs) whose
+//! type carries the shapes; like [`Conv2d`](crate::Conv2d) each has an associated `CHECK`
+//! constant that rejects inconsistent dimensions at compile time.
+
+use nalgebra::{SMatrix, SVector};
+
+use crate::scalar::Float;
+
+/// Max pooling (PyTorch's `nn.MaxPool2d(K, S)`): `C` channels of `H × W` to `C × OH × OW`,
+/// each output the maximum of a `K × K` window, windows `S` apart, no padding.
+///
+/// `OH = (H − K)/S + 1`, `OW = (W − K)/S + 1` (rows or columns the stride leaves over are not
+/// used, as in PyTorch), `IN = C·H·W`, `OUT = C·OH·OW`. Backward routes each output's
+/// gradient to the first maximum of its window (PyTorch's choice on ties), found again from
+/// the input rather than stored.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct MaxPool2d<
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const K: usize,
+    const S: usize,
+    const OH: usize,
+    const OW: usize,
+    const IN: usize,
+    const OUT: usize,
+>;
+
+/// Average pooling (PyTorch's `nn.AvgPool2d(K, S)`): as [`MaxPool2d`], each output the mean
+/// of its `K × K` window.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct AvgPool2d<
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const K: usize,
+    const S: usize,
+    const OH: usize,
+    const OW: usize,
+    const IN: usize,
+    const OUT: usize,
+>;
+
+/// Global average pooling: the mean of each of `C` channels of `H × W` (`IN = C·H·W`), a
+/// flat vector of `C` (PyTorch's `nn.AdaptiveAvgPool2d(1)` followed by `nn.Flatten()`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct GlobalAvgPool<const C: usize, const H: usize, const W: usize, const IN: usize>;
+
+macro_rules! windowed_pool {
+    ($pool:ident) => {
+        impl<
+            const C: usize,
+            const H: usize,
+            const W: usize,
+            const K: usize,
+            const S: usize,
+            const OH: usize,
+            const OW: usize,
+            const IN: usize,
+            const OUT: usize,
+        > $pool<C, H, W, K, S, OH, OW, IN, OUT>
+        {
+            /// Fails to compile (at monomorphisation) unless the dimensions are consistent.
+            pub const CHECK: () = {
+                assert!(C > 0 && H > 0 && W > 0, "pooling: C, H and W must be at least 1");
+                assert!(K > 0 && S > 0, "pooling: the window K and the stride S must be at least 1");
+                assert!(K <= H && K <= W, "pooling: the window K × K is larger than the input H × W");
+                assert!(OH == (H - K) / S + 1, "pooling: OH must be (H - K) / S + 1");
+                assert!(OW == (W - K) / S + 1, "pooling: OW must be (W - K) / S + 1");
+                assert!(IN == C * H * W, "pooling: IN must be C * H * W");
+                assert!(OUT == C * OH * OW, "pooling: OUT must be C * OH * OW");
+            };
+
+            /// Pools one image, on the stack.
+            pub fn forward<T: Float>(&self, x: &SVector<T, IN>) -> SVector<T, OUT> {
+                let () = Self::CHECK;
+                let mut y = SVector::<T, OUT>::zeros();
+                Self::pool(x.as_slice(), y.as_mut_slice());
+                y
+            }
+
+            /// Pools a batch of `B` images (columns).
+            #[inline]
+            pub fn forward_batch<T: Float, const B: usize>(
+                &self,
+                x: &SMatrix<T, IN, B>,
+                y: &mut SMatrix<T, OUT, B>,
+            ) {
+                let () = Self::CHECK;
+                for (x, y) in x.as_slice().chunks_exact(IN).zip(y.as_mut_slice().chunks_exact_mut(OUT)) {
+                    Self::pool(x, y);
+                }
+            }
+
+            /// Writes the gradient with respect to the input, `dx`, given the forward pass's
+            /// input `x` and output `y` and the gradient `dy` with respect to `y`.
+            #[inline]
+            pub fn backward<T: Float, const B: usize>(
+                &self,
+                x: &SMatrix<T, IN, B>,
+                y: &SMatrix<T, OUT, B>,
+                dy: &SMatrix<T, OUT, B>,
+                dx: &mut SMatrix<T, IN, B>,
+            ) {
+                let () = Self::CHECK;
+                let columns = x.as_slice().chunks_exact(IN).zip(y.as_slice().chunks_exact(OUT));
+                let grads = dy.as_slice().chunks_exact(OUT).zip(dx.as_mut_slice().chunks_exact_mut(IN));
+                for ((x, y), (dy, dx)) in columns.zip(grads) {
+                    dx.fill(T::ZERO);
+                    Self::unpool(x, y, dy, dx);
+                }
+            }
+        }
+    };
+}
+
+windowed_pool!(MaxPool2d);
+windowed_pool!(AvgPool2d);
+
+impl<
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const K: usize,
+    const S: usize,
+    const OH: usize,
+    const OW: usize,
+    const IN: usize,
+    const OUT: usize,
+> MaxPool2d<C, H, W, K, S, OH, OW, IN, OUT>
+{
+    /// The offset, in `rows` (the `K` input rows of one output row), of the first maximum
+    /// of the window starting at column `col`.
+    #[inline(always)]
+    fn argmax<T: Float>(rows: &[T], col: usize) -> usize {
+        let mut best = col;
+        let mut max = rows[col];
+        for r in 0..K {
+            for (offset, &v) in rows[r * W + col..][..K].iter().enumerate() {
+                if v > max {
+                    (best, max) = (r * W + col + offset, v);
+                }
+            }
+        }
+        best
+    }
+
+    fn pool<T: Float>(x: &[T], y: &mut [T]) {
+        for (plane, out) in x.chunks_exact(H * W).zip(y.chunks_exact_mut(OH * OW)) {
+            for (oh, out) in out.chunks_exact_mut(OW).enumerate() {
+                let rows = &plane[oh * S * W..][..(K - 1) * W + W];
+                for (ow, out) in out.iter_mut().enumerate() {
+                    let mut max = rows[ow * S];
+                    for r in 0..K {
+                        for &v in &rows[r * W + ow * S..][..K] {
+                            if v > max {
+                                max = v;
+                            }
+                        }
+                    }
+                    *out = max;
+                }
+            }
+        }
+    }
+
+    fn unpool<T: Float>(x: &[T], _y: &[T], dy: &[T], dx: &mut [T]) {
+        let planes = x.chunks_exact(H * W).zip(dx.chunks_exact_mut(H * W));
+        for ((plane, dplane), dout) in planes.zip(dy.chunks_exact(OH * OW)) {
+            for (oh, dout) in dout.chunks_exact(OW).enumerate() {
+                let rows = &plane[oh * S * W..][..(K - 1) * W + W];
+                let drows = &mut dplane[oh * S * W..][..(K - 1) * W + W];
+                for (ow, &d) in dout.iter().enumerate() {
+                    if d != T::ZERO {
+                        drows[Self::argmax(rows, ow * S)] += d;
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const K: usize,
+    const S: usize,
+    const OH: usize,
+    const OW: usize,
+    const IN: usize,
+    const OUT: usize,
+> AvgPool2d<C, H, W, K, S, OH, OW, IN, OUT>
+{
+    fn pool<T: Float>(x: &[T], y: &mut [T]) {
+        let scale = T::ONE / T::of((K * K) as f64);
+        for (plane, out) in x.chunks_exact(H * W).zip(y.chunks_exact_mut(OH * OW)) {
+            for oh in 0..OH {
+                for (ow, out) in out[oh * OW..][..OW].iter_mut().enumerate() {
+                    let mut sum = T::ZERO;
+                    for r in oh * S..oh * S + K {
+                        for &v in &plane[r * W + ow * S..][..K] {
+                            sum += v;
+                        }
+                    }
+                    *out = sum * scale;
+                }
+            }
+        }
+    }
+
+    fn unpool<T: Float>(_x: &[T], _y: &[T], dy: &[T], dx: &mut [T]) {
+        let scale = T::ONE / T::of((K * K) as f64);
+        for (dplane, dout) in dx.chunks_exact_mut(H * W).zip(dy.chunks_exact(OH * OW)) {
+            for oh in 0..OH {
+                for (ow, &d) in dout[oh * OW..][..OW].iter().enumerate() {
+                    let share = d * scale;
+                    for r in oh * S..oh * S + K {
+                        for v in &mut dplane[r * W + ow * S..][..K] {
+                            *v += share;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<const C: usize, const H: usize, const W: usize, const IN: usize> GlobalAvgPool<C, H, W, IN> {
+    /// Fails to compile (at monomorphisation) unless `IN = C·H·W`.
+    pub const CHECK: () = {
+        assert!(C > 0 && H > 0 && W > 0, "GlobalAvgPool: C, H and W must be at least 1");
+        assert!(IN == C * H * W, "GlobalAvgPool: IN must be C * H * W");
+    };
+
+    /// The channel means of one image.
+    pub fn forward<T: Float>(&self, x: &SVector<T, IN>) -> SVector<T, C> {
+        let () = Self::CHECK;
+        let mut y = SVector::<T, C>::zeros();
+        Self::pool(x.as_slice(), y.as_mut_slice());
+        y
+    }
+
+    /// The channel means of a batch of `B` images (columns).
+    #[inline]
+    pub fn forward_batch<T: Float, const B: usize>(&self, x: &SMatrix<T, IN, B>, y: &mut SMatrix<T, C, B>) {
+        let () = Self::CHECK;
+        for (x, y) in x.as_slice().chunks_exact(IN).zip(y.as_mut_slice().chunks_exact_mut(C)) {
+            Self::pool(x, y);
+        }
+    }
+
+    /// Writes the gradient with respect to the input: each channel's output gradient spread
+    /// evenly over its `H·W` inputs.
+    #[inline]
+    pub fn backward<T: Float, const B: usize>(
+        &self,
+        _x: &SMatrix<T, IN, B>,
+        _y: &SMatrix<T, C, B>,
+        dy: &SMatrix<T, C, B>,
+        dx: &mut SMatrix<T, IN, B>,
+    ) {
+        let () = Self::CHECK;
+        let scale = T::ONE / T::of((H * W) as f64);
+        for (dy, dx) in dy.as_slice().chunks_exact(C).zip(dx.as_mut_slice().chunks_exact_mut(IN)) {
+            for (&d, dplane) in dy.iter().zip(dx.chunks_exact_mut(H * W)) {
+                dplane.fill(d * scale);
+            }
+        }
+    }
+
+    fn pool<T: Float>(x: &[T], y: &mut [T]) {
+        let scale = T::ONE / T::of((H * W) as f64);
+        for (plane, y) in x.chunks_exact(H * W).zip(y) {
+            *y = plane.iter().fold(T::ZERO, |s, &v| s + v) * scale;
+        }
+    }
+}

@@ -1,0 +1,12 @@
+staticnn::model! {
+    pub struct Cnn {
+        input(1, 28, 28),
+        conv2d(16, 3, padding = 1), relu,
+        maxpool(2),
+        flatten,
+        dense(12544 -> 128), relu,
+        dense(10),
+    }
+}
+
+fn main() {}
