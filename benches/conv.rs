@@ -1,7 +1,7 @@
 //! The MNIST CNN's speed at batch 32 (the model of `examples/mnist_cnn.rs`): the forward
 //! pass, forward + backward, a whole training step, each convolution's passes on their own,
 //! and the matrix products they make for one sample (`conv_products`, the shapes to tune the
-//! kernels for). Run with `cargo bench --bench conv`; results are in BENCHMARKS.md.
+//! kernels for). Run with `cargo bench --features bench --bench conv`; results are in BENCHMARKS.md.
 
 use std::hint::black_box;
 

@@ -1,5 +1,5 @@
 //! The MLP's speed: single-sample and batched inference, one training step, and a tiny
-//! model on each side of the unrolling threshold. Run with `cargo bench --bench mlp`.
+//! model on each side of the unrolling threshold. Run with `cargo bench --features bench --bench mlp`.
 //! Whole-epoch timings (with 1 and 2 threads) are in `examples/bench_epoch.rs`.
 
 use std::hint::black_box;

@@ -32,6 +32,8 @@ pub use staticnn_runtime::*;
 
 /// nalgebra, as used by the generated types.
 pub use staticnn_runtime::__private::nalgebra;
+/// rand, for seeding initialisation and shuffling (`rand::rngs::StdRng::seed_from_u64`).
+pub use staticnn_runtime::__private::rand;
 
 /// The traits and types most programs use: `use staticnn::prelude::*;`.
 pub mod prelude {

@@ -52,11 +52,30 @@ pub fn matmul_tn<T: Float, const M: usize, const K: usize, const N: usize>(
     b: &SMatrix<T, K, N>,
     c: &mut SMatrix<T, M, N>,
 ) {
-    let a = a.as_slice();
-    let b = b.as_slice();
-    for (c_col, b_col) in c.as_mut_slice().chunks_exact_mut(M).zip(b.chunks_exact(K)) {
-        for (c_el, a_col) in c_col.iter_mut().zip(a.chunks_exact(K)) {
-            *c_el = dot(a_col, b_col);
+    crate::simd::dispatch(DotProducts { a: a.as_slice(), b: b.as_slice(), c: c.as_mut_slice(), m: M, k: K });
+}
+
+/// `c(i, j) = ⟨column i of a, column j of b⟩` for `k`-long columns: `aᵀ · b`.
+struct DotProducts<'a, T> {
+    a: &'a [T],
+    b: &'a [T],
+    c: &'a mut [T],
+    m: usize,
+    k: usize,
+}
+
+impl<T: Float> crate::simd::Kernel for DotProducts<'_, T> {
+    #[inline(always)]
+    fn run(self) {
+        let DotProducts { a, b, c, m, k } = self;
+        if m == 0 || k == 0 {
+            c.fill(T::ZERO);
+            return;
+        }
+        for (c_col, b_col) in c.chunks_exact_mut(m).zip(b.chunks_exact(k)) {
+            for (c_el, a_col) in c_col.iter_mut().zip(a.chunks_exact(k)) {
+                *c_el = dot(a_col, b_col);
+            }
         }
     }
 }
@@ -115,7 +134,8 @@ fn gemm_portable<T: Float>(dims: Dims, a: &[T], b: &[T], (rs, cs): (usize, usize
     }
 }
 
-/// `Σ xᵢ yᵢ`, with eight independent partial sums so the loop vectorises.
+/// `Σ xᵢ yᵢ`, with eight independent partial sums so the loop vectorises (one AVX
+/// register of `f32`; short columns, like a 10-class output layer's, still use it).
 #[inline(always)]
 fn dot<T: Float>(x: &[T], y: &[T]) -> T {
     let mut acc = [T::ZERO; 8];
