@@ -345,27 +345,48 @@ mod x86 {
         c: *mut f32,
         j: usize,
     ) {
-        let m = dims.m;
-        let mut i = 0;
-        // SAFETY (all tiles): rows i.. and columns j..j + R lie inside C and A.
-        while i + WIDE * V::LANES <= m {
-            unsafe { tile::<V, WIDE, R>(dims, a, b, strides, c, i, j, V::LANES) };
-            i += WIDE * V::LANES;
-        }
-        while i < m {
-            let valid = (m - i).min(V::LANES);
-            unsafe { tile::<V, 1, R>(dims, a, b, strides, c, i, j, valid) };
-            i += valid;
+        let Dims { m, k, .. } = dims;
+        let (rs, cs) = strides;
+        // The rows p of B whose R entries are not all zero, found once for all row tiles
+        // without a branch per row, in pieces of at most ACTIVE rows.
+        const ACTIVE: usize = 1024;
+        let mut active = [0u16; ACTIVE];
+        let mut k0 = 0;
+        while k0 < k {
+            let k1 = (k0 + ACTIVE).min(k);
+            let mut count = 0;
+            for p in k0..k1 {
+                let mut nonzero = false;
+                for jj in 0..R {
+                    // SAFETY: (p, j + jj) lies inside B.
+                    nonzero |= unsafe { *b.add(p * rs + (j + jj) * cs) } != 0.0;
+                }
+                active[count] = (p - k0) as u16;
+                count += usize::from(nonzero);
+            }
+            let rows = &active[..count];
+            let mut i = 0;
+            // SAFETY (all tiles): rows i.. and columns j..j + R lie inside C and A.
+            while i + WIDE * V::LANES <= m {
+                unsafe { tile::<V, WIDE, R>(dims, a, b, strides, c, i, j, V::LANES, k0, rows) };
+                i += WIDE * V::LANES;
+            }
+            while i < m {
+                let valid = (m - i).min(V::LANES);
+                unsafe { tile::<V, 1, R>(dims, a, b, strides, c, i, j, valid, k0, rows) };
+                i += valid;
+            }
+            k0 = k1;
         }
     }
 
-    /// One `LANES·MV × R` tile of C, accumulated in registers over all of `k`; the last row
-    /// vector holds `last` valid lanes. Rows `p` of B whose `R` entries are all zero are
-    /// skipped.
+    /// One `LANES·MV × R` tile of C, accumulated in registers over the rows `k0 + p` of B
+    /// for `p` in `rows` (the others are all zero); the last row vector holds `last` valid
+    /// lanes.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     unsafe fn tile<V: Vector, const MV: usize, const R: usize>(
-        Dims { m, k, .. }: Dims,
+        Dims { m, .. }: Dims,
         a: *const f32,
         b: *const f32,
         (rs, cs): (usize, usize),
@@ -373,9 +394,11 @@ mod x86 {
         i: usize,
         j: usize,
         last: usize,
+        k0: usize,
+        rows: &[u16],
     ) {
         // SAFETY (whole body): the caller keeps rows i..i + LANES·(MV − 1) + last and
-        // columns j..j + R inside C (m × n) and A (m × k), and rows 0..k of those columns
+        // columns j..j + R inside C (m × n) and A (m × k), and rows k0 + p of those columns
         // inside B; masked lanes past `last` are never touched.
         unsafe {
             let mut masks = [V::mask(V::LANES); MV];
@@ -386,13 +409,11 @@ mod x86 {
                     *reg = V::load(c.add(i + V::LANES * v + (j + jj) * m), masks[v]);
                 }
             }
-            for p in 0..k {
+            for &p in rows {
+                let p = k0 + usize::from(p);
                 let mut row = [0.0f32; R];
                 for (jj, value) in row.iter_mut().enumerate() {
                     *value = *b.add(p * rs + (j + jj) * cs);
-                }
-                if row == [0.0; R] {
-                    continue;
                 }
                 let mut av = [V::zero(); MV];
                 for (v, reg) in av.iter_mut().enumerate() {
@@ -491,6 +512,15 @@ mod tests {
                 "avx2 nt {M}x{K}x{N}"
             );
         }
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn long_inner_dimensions_span_several_pieces() {
+        // 2100 = 1024 + 1024 + 52 rows of B; a debug build keeps every temporary of the
+        // reference products on the stack, so this runs on a larger one.
+        let worker = std::thread::Builder::new().stack_size(64 << 20).spawn(check_products::<3, 2100, 5>);
+        worker.expect("spawn").join().expect("products agree");
     }
 
     #[test]
