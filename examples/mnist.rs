@@ -8,19 +8,19 @@
 //! cargo run --release --example mnist -- --help
 //! ```
 
-use std::error::Error;
+mod common;
+
 use std::fs;
-use std::io::{IsTerminal, stdout};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::Parser;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use common::AnyResult;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use staticnn::prelude::*;
-use staticnn::{ConfusionMatrix, Dataset, Metrics, ParallelTrainer, Split, Trainer};
+use staticnn::{Dataset, ParallelTrainer, Split, Trainer};
 
 staticnn::model! {
     /// The reference MNIST classifier.
@@ -75,25 +75,8 @@ struct Args {
     seed_replica: bool,
 }
 
-/// One epoch's figures, for the printed line and the picture.
-struct EpochReport {
-    loss: f64,
-    train_acc: f64,
-    test_acc: f64,
-    seconds: f64,
-}
-
-type AnyResult<T> = Result<T, Box<dyn Error>>;
-
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    common::exit(run(&Args::parse()))
 }
 
 fn run(args: &Args) -> AnyResult<()> {
@@ -146,21 +129,8 @@ fn train_or_eval<const B: usize>(
     test: &Dataset,
 ) -> AnyResult<()> {
     if let Some(weights) = &args.eval {
-        let mut model = Mnist::zeroed_box();
-        staticnn::load_safetensors(&mut *model, weights)?;
-        let mut confusion = ConfusionMatrix::new(10);
-        let metrics = trainer.evaluate(&model, &SoftmaxCrossEntropy, test, Some(&mut confusion))?;
-        println!(
-            "{}: test loss {:.4}, test accuracy {:.2}% ({} of {})\n\n{confusion}",
-            weights.display(),
-            metrics.mean_loss(),
-            100.0 * metrics.accuracy(),
-            metrics.correct,
-            metrics.samples
-        );
-        return Ok(());
+        return common::evaluate_saved::<Mnist, B>(&mut trainer, weights, test);
     }
-
     let epochs = args.epochs.unwrap_or(5);
     let mut model = Mnist::new_boxed(Init::GlorotUniform, args.seed);
     let mut adam = Adam::new(AdamConfig::with_lr(args.lr));
@@ -171,29 +141,15 @@ fn train_or_eval<const B: usize>(
         args.lr,
         args.seed
     );
-    let mut history = Vec::new();
-    for epoch in 1..=epochs {
-        let bar = progress_bar(train.len(), epoch, epochs);
-        let start = Instant::now();
-        let fitted =
-            trainer.fit_epoch(&mut model, &mut adam, &SoftmaxCrossEntropy, train, &mut rng, |done, m| {
-                if done % (B * 64) < B || done == train.len() {
-                    bar.set_position(done as u64);
-                    bar.set_message(format!("loss {:.4}, acc {:.2}%", m.mean_loss(), 100.0 * m.accuracy()));
-                }
-            })?;
-        let seconds = start.elapsed().as_secs_f64();
-        bar.finish_and_clear();
-        let tested = trainer.evaluate(&model, &SoftmaxCrossEntropy, test, None)?;
-        history.push(report(epoch, &fitted, &tested, seconds, train.len()));
-    }
+    let history =
+        common::train_epochs(&mut trainer, &mut *model, &mut adam, train, test, epochs, &mut rng, false)?;
 
-    print_totals(&history);
     fs::create_dir_all(&args.out).map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
     let weights = args.out.join("mnist.safetensors");
     staticnn::save_safetensors(&*model, &weights)?;
     let picture = args.out.join("mnist_training.svg");
-    plot(&history, &picture, &format!("MNIST MLP, Adam lr {}, batch {B}, seed {}", args.lr, args.seed))?;
+    let title = format!("MNIST MLP, Adam lr {}, batch {B}, seed {}", args.lr, args.seed);
+    common::plot(&history, &picture, &title)?;
     println!("Saved the weights to {} and the training curves to {}", weights.display(), picture.display());
     println!("Evaluate them again with: cargo run --release --example mnist -- --eval {}", weights.display());
     Ok(())
@@ -212,111 +168,11 @@ fn seed_replica(args: &Args, train: &Dataset, test: &Dataset) -> AnyResult<()> {
          full-batch Adam (lr {}, ε 1e-7), {epochs} epochs",
         args.lr
     );
-    let mut history = Vec::new();
-    for epoch in 1..=epochs {
-        let start = Instant::now();
-        let fitted =
-            trainer.fit_epoch(&mut model, &mut adam, &SoftmaxCrossEntropy, train, &mut rng, |_, _| {})?;
-        let seconds = start.elapsed().as_secs_f64();
-        let tested = trainer.evaluate(&model, &SoftmaxCrossEntropy, test, None)?;
-        history.push(report(epoch, &fitted, &tested, seconds, train.len()));
-    }
-    print_totals(&history);
+    let history =
+        common::train_epochs(&mut trainer, &mut *model, &mut adam, train, test, epochs, &mut rng, true)?;
     fs::create_dir_all(&args.out).map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
     let picture = args.out.join("mnist_seed_replica.svg");
-    plot(&history, &picture, "Seed replica: full-batch Adam, N(0, 1) init, no activation")?;
+    common::plot(&history, &picture, "Seed replica: full-batch Adam, N(0, 1) init, no activation")?;
     println!("Saved the training curves to {}", picture.display());
-    Ok(())
-}
-
-/// Prints the reference program's per-epoch line, plus timing.
-fn report(epoch: usize, fitted: &Metrics, tested: &Metrics, seconds: f64, samples: usize) -> EpochReport {
-    println!(
-        "Epoch {epoch}, Loss: {:.4}, Train Acc: {:.2}%, Test Acc: {:.2}%  ({seconds:.2} s, {:.0} samples/s)",
-        fitted.mean_loss(),
-        100.0 * fitted.accuracy(),
-        100.0 * tested.accuracy(),
-        samples as f64 / seconds
-    );
-    EpochReport {
-        loss: fitted.mean_loss(),
-        train_acc: fitted.accuracy(),
-        test_acc: tested.accuracy(),
-        seconds,
-    }
-}
-
-/// The total and mean training time over all epochs.
-fn print_totals(history: &[EpochReport]) {
-    let total: f64 = history.iter().map(|r| r.seconds).sum();
-    println!(
-        "Trained {} epochs in {total:.2} s ({:.2} s per epoch, evaluation excluded)",
-        history.len(),
-        total / history.len().max(1) as f64
-    );
-}
-
-/// A progress bar on a terminal; nothing when stdout is redirected (the epoch lines suffice).
-fn progress_bar(len: usize, epoch: usize, epochs: usize) -> ProgressBar {
-    if !stdout().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stdout());
-    let style =
-        ProgressStyle::with_template("{prefix} [{bar:32.cyan/blue}] {pos:>5}/{len} {per_sec:>12} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
-    bar.set_style(style);
-    bar.set_prefix(format!("Epoch {epoch}/{epochs}"));
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
-}
-
-/// Draws the loss and both accuracies per epoch, side by side, as SVG.
-fn plot(history: &[EpochReport], path: &Path, title: &str) -> AnyResult<()> {
-    use plotters::prelude::*;
-
-    let root = SVGBackend::new(path, (1000, 420)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let root = root.titled(title, ("sans-serif", 20))?;
-    let (left, right) = root.split_horizontally(500);
-    let epochs = history.len().max(2) as f64;
-    let xs = || (1..=history.len()).map(|epoch| epoch as f64);
-
-    let max_loss = history.iter().map(|r| r.loss).fold(0.0_f64, f64::max).max(1e-3) * 1.05;
-    let mut loss = ChartBuilder::on(&left)
-        .caption("training loss", ("sans-serif", 16))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(56)
-        .build_cartesian_2d(1.0..epochs, 0.0..max_loss)?;
-    let ticks = history.len().clamp(2, 10);
-    let epoch_label = |x: &f64| format!("{x:.0}");
-    loss.configure_mesh()
-        .x_labels(ticks)
-        .x_label_formatter(&epoch_label)
-        .x_desc("epoch")
-        .y_desc("mean cross-entropy")
-        .draw()?;
-    loss.draw_series(LineSeries::new(xs().zip(history.iter().map(|r| r.loss)), &RED))?;
-
-    let low = history.iter().map(|r| r.train_acc.min(r.test_acc)).fold(1.0_f64, f64::min);
-    let floor = (100.0 * low - 1.0).floor().clamp(0.0, 99.0);
-    let mut acc = ChartBuilder::on(&right)
-        .caption("accuracy (%)", ("sans-serif", 16))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(56)
-        .build_cartesian_2d(1.0..epochs, floor..100.0)?;
-    acc.configure_mesh().x_labels(ticks).x_label_formatter(&epoch_label).x_desc("epoch").draw()?;
-    acc.draw_series(LineSeries::new(xs().zip(history.iter().map(|r| 100.0 * r.train_acc)), &BLUE))?
-        .label("train")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLUE));
-    let dark_green = RGBColor(0, 140, 60);
-    acc.draw_series(LineSeries::new(xs().zip(history.iter().map(|r| 100.0 * r.test_acc)), &dark_green))?
-        .label("test")
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], dark_green));
-    acc.configure_series_labels().position(SeriesLabelPosition::LowerRight).border_style(BLACK).draw()?;
-    root.present()?;
     Ok(())
 }

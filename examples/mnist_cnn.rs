@@ -19,19 +19,19 @@
 //!     nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
 //! ```
 
-use std::error::Error;
+mod common;
+
 use std::fs;
-use std::io::{IsTerminal, stdout};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::Parser;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use common::AnyResult;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use staticnn::prelude::*;
-use staticnn::{ConfusionMatrix, Dataset, Fit, Metrics, ParallelTrainer, Split, Trainer};
+use staticnn::{Dataset, ParallelTrainer, Split, Trainer};
 
 staticnn::model! {
     /// A small CNN for MNIST: 1×28×28 → 16×28×28 → 16×14×14 → 32×14×14 → 32×7×7 → 128 → 10.
@@ -93,17 +93,8 @@ fn standardize(data: &Dataset) -> AnyResult<Dataset> {
     Ok(Dataset::from_vecs(images, data.labels().to_vec(), data.features(), data.classes())?)
 }
 
-type AnyResult<T> = Result<T, Box<dyn Error>>;
-
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    common::exit(run(&Args::parse()))
 }
 
 fn run(args: &Args) -> AnyResult<()> {
@@ -155,19 +146,7 @@ fn train_or_eval<const B: usize>(
     test: &Dataset,
 ) -> AnyResult<()> {
     if let Some(weights) = &args.eval {
-        let mut model = MnistCnn::zeroed_box();
-        staticnn::load_safetensors(&mut *model, weights)?;
-        let mut confusion = ConfusionMatrix::new(10);
-        let metrics = trainer.evaluate(&model, &SoftmaxCrossEntropy, test, Some(&mut confusion))?;
-        println!(
-            "{}: test loss {:.4}, test accuracy {:.2}% ({} of {})\n\n{confusion}",
-            weights.display(),
-            metrics.mean_loss(),
-            100.0 * metrics.accuracy(),
-            metrics.correct,
-            metrics.samples
-        );
-        return Ok(());
+        return common::evaluate_saved::<MnistCnn, B>(&mut trainer, weights, test);
     }
 
     // PyTorch's default initialisation of `nn.Conv2d` and `nn.Linear`.
@@ -183,64 +162,28 @@ fn train_or_eval<const B: usize>(
         args.seed,
         if args.raw_pixels { "raw" } else { "standardised" }
     );
-    let mut total = 0.0;
-    for epoch in 1..=args.epochs {
-        let bar = progress_bar(train.len(), epoch, args.epochs);
-        let start = Instant::now();
-        let fitted =
-            trainer.fit_epoch(&mut model, &mut adam, &SoftmaxCrossEntropy, train, &mut rng, |done, m| {
-                if done % (B * 64) < B || done == train.len() {
-                    bar.set_position(done as u64);
-                    bar.set_message(format!("loss {:.4}, acc {:.2}%", m.mean_loss(), 100.0 * m.accuracy()));
-                }
-            })?;
-        let seconds = start.elapsed().as_secs_f64();
-        total += seconds;
-        bar.finish_and_clear();
-        let tested = trainer.evaluate(&model, &SoftmaxCrossEntropy, test, None)?;
-        report(epoch, &fitted, &tested, seconds, train.len());
-    }
-    println!(
-        "Trained {} epochs in {total:.2} s ({:.2} s per epoch)",
+    let history = common::train_epochs(
+        &mut trainer,
+        &mut *model,
+        &mut adam,
+        train,
+        test,
         args.epochs,
-        total / args.epochs as f64
-    );
+        &mut rng,
+        false,
+    )?;
 
     fs::create_dir_all(&args.out).map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
     let weights = args.out.join("mnist_cnn.safetensors");
     staticnn::save_safetensors(&*model, &weights)?;
-    println!("Saved the weights to {}", weights.display());
+    let picture = args.out.join("mnist_cnn_training.svg");
+    let title = format!("MNIST CNN, Adam lr {}, batch {B}, seed {}", args.lr, args.seed);
+    common::plot(&history, &picture, &title)?;
+    println!("Saved the weights to {} and the training curves to {}", weights.display(), picture.display());
     let raw = if args.raw_pixels { " --raw-pixels" } else { "" };
     println!(
         "Evaluate them again with: cargo run --release --example mnist_cnn -- --eval {}{raw}",
         weights.display()
     );
     Ok(())
-}
-
-/// Prints the per-epoch line of the MLP example, with the epoch's time.
-fn report(epoch: usize, fitted: &Metrics, tested: &Metrics, seconds: f64, samples: usize) {
-    println!(
-        "Epoch {epoch}, Loss: {:.4}, Train Acc: {:.2}%, Test Acc: {:.2}%  ({seconds:.2} s, {:.0} samples/s)",
-        fitted.mean_loss(),
-        100.0 * fitted.accuracy(),
-        100.0 * tested.accuracy(),
-        samples as f64 / seconds
-    );
-}
-
-/// A progress bar on a terminal; nothing when stdout is redirected (the epoch lines suffice).
-fn progress_bar(len: usize, epoch: usize, epochs: usize) -> ProgressBar {
-    if !stdout().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stdout());
-    let style =
-        ProgressStyle::with_template("{prefix} [{bar:32.cyan/blue}] {pos:>5}/{len} {per_sec:>12} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
-    bar.set_style(style);
-    bar.set_prefix(format!("Epoch {epoch}/{epochs}"));
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
 }

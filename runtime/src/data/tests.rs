@@ -1,6 +1,8 @@
 //! Tests of the data module: synthetic IDX files (raw and gzipped) written to a temporary
-//! directory, every error case, batching, shuffling, and the real MNIST files.
+//! directory, every error case, batching, shuffling, and the real MNIST files. The whole
+//! file is compiled for tests only (`mod tests` in `mod.rs` is `#[cfg(test)]`).
 
+#[cfg(test)]
 use std::boxed::Box;
 use std::error::Error as _;
 use std::io::Write as _;
