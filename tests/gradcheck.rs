@@ -1,24 +1,18 @@
 //! Finite-difference checks, in f64, of every backward pass: each activation and loss on
 //! its own, then whole generated models (parameter and input gradients).
 //!
-//! The error measure is `|analytic − numeric| / max(|analytic| + |numeric|, 1e-7)`: relative
-//! wherever the gradient is not vanishingly small. Central differences with `h = 1e-5`.
+//! The error measure and step are those of `tests/common/gradcheck.rs`:
+//! `|analytic − numeric| / max(|analytic| + |numeric|, 1e-7)`, central differences, h = 1e-5.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use staticnn::prelude::*;
 use staticnn::{Identity, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
 
-const H: f64 = 1e-5;
-const BAR: f64 = 1e-6;
+#[path = "common/gradcheck.rs"]
+mod gradcheck;
 
-fn rel_err(a: f64, n: f64) -> f64 {
-    (a - n).abs() / (a.abs() + n.abs()).max(1e-7)
-}
-
-fn random<const R: usize, const C: usize>(rng: &mut StdRng, scale: f64) -> SMatrix<f64, R, C> {
-    SMatrix::from_fn(|_, _| rng.random_range(-scale..scale))
-}
+use gradcheck::{BAR, H, all_params, check_model, random, rel_err};
 
 /// Checks `dx = Jᵀ dy` of an activation against `∂/∂x Σ dy ⊙ f(x)`.
 fn check_activation<A: Activation>(act: A, name: &str) -> f64 {
@@ -101,54 +95,6 @@ fn cross_entropy_is_stable_for_huge_logits() {
     assert!(SoftmaxCrossEntropy.loss(&out, &[3], 1).is_err(), "label 3 of 3 classes must be rejected");
 }
 
-/// Compares every listed parameter's and input's analytic gradient with central differences
-/// of the loss; returns the worst relative error.
-fn check_model<M, L, const IN: usize, const OUT: usize, const B: usize>(
-    model: &mut M,
-    loss: &L,
-    x: &SMatrix<f64, IN, B>,
-    target: &L::Target<B>,
-    params_to_check: &[usize],
-) -> f64
-where
-    M: Model<IN, OUT, Scalar = f64>,
-    L: Loss<f64, OUT>,
-{
-    let mut cache = M::zeroed_cache::<B>();
-    let mut grads = M::zeroed_box();
-    let mut grad_out = Box::new(SMatrix::<f64, OUT, B>::zeros());
-    let out = model.forward_train(x, &mut cache);
-    loss.loss_and_grad(out, target, B, &mut grad_out).unwrap();
-    let dx = *model.backward(x, &mut cache, &grad_out, &mut grads);
-
-    // backward_params must produce the same parameter gradients.
-    let mut grads2 = M::zeroed_box();
-    model.forward_train(x, &mut cache);
-    model.backward_params(x, &mut cache, &grad_out, &mut grads2);
-    assert_eq!(grads.as_slice(), grads2.as_slice());
-
-    let mut eval = |model: &M, x: &SMatrix<f64, IN, B>| {
-        loss.loss(model.forward_train(x, &mut cache), target, B).unwrap()
-    };
-    let mut worst: f64 = 0.0;
-    for &i in params_to_check {
-        let p = model.as_slice()[i];
-        model.as_mut_slice()[i] = p + H;
-        let plus = eval(model, x);
-        model.as_mut_slice()[i] = p - H;
-        let minus = eval(model, x);
-        model.as_mut_slice()[i] = p;
-        worst = worst.max(rel_err(grads.as_slice()[i], (plus - minus) / (2.0 * H)));
-    }
-    for i in (0..IN * B).step_by((IN * B / 40).max(1)) {
-        let (mut plus, mut minus) = (*x, *x);
-        plus[i] += H;
-        minus[i] -= H;
-        worst = worst.max(rel_err(dx[i], (eval(model, &plus) - eval(model, &minus)) / (2.0 * H)));
-    }
-    worst
-}
-
 staticnn::model! {
     /// Every layer kind once, in f64.
     #[model(scalar = f64)]
@@ -188,7 +134,7 @@ fn small_model_matches_finite_differences() {
     let mut rng = StdRng::seed_from_u64(4);
     let mut model = Small::new_boxed(Init::Normal { mean: 0.0, std: 0.7 }, 5);
     let x = random::<5, 3>(&mut rng, 2.0);
-    let all: Vec<usize> = (0..Small::LEN).collect();
+    let all = all_params::<Small>();
     let worst = check_model(&mut *model, &SoftmaxCrossEntropy, &x, &[2, 0, 1], &all);
     println!("small model, cross-entropy: worst relative error {worst:e}");
     assert!(worst <= BAR, "{worst:e}");
@@ -204,7 +150,7 @@ fn softmax_head_trains_on_logits() {
     let mut rng = StdRng::seed_from_u64(6);
     let mut model = Headed::new_boxed(Init::PyTorch, 7);
     let x = random::<4, 2>(&mut rng, 2.0);
-    let all: Vec<usize> = (0..Headed::LEN).collect();
+    let all = all_params::<Headed>();
     let worst = check_model(&mut *model, &SoftmaxCrossEntropy, &x, &[2, 0], &all);
     assert!(worst <= BAR, "{worst:e}");
 

@@ -6,21 +6,15 @@
 //! The error measure is that of `tests/gradcheck.rs`: `|analytic − numeric| /
 //! max(|analytic| + |numeric|, 1e-7)`, central differences with `h = 1e-5`.
 
+use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use staticnn::prelude::*;
 use staticnn::{AvgPool2d, Conv2d, Conv2dScratch, GlobalAvgPool, MaxPool2d};
 
-const H: f64 = 1e-5;
-const BAR: f64 = 1e-6;
+#[path = "common/gradcheck.rs"]
+mod gradcheck;
 
-fn rel_err(a: f64, n: f64) -> f64 {
-    (a - n).abs() / (a.abs() + n.abs()).max(1e-7)
-}
-
-fn random<const R: usize, const C: usize>(rng: &mut StdRng, scale: f64) -> SMatrix<f64, R, C> {
-    SMatrix::from_fn(|_, _| rng.random_range(-scale..scale))
-}
+use gradcheck::{BAR, H, all_params, check_model, random, rel_err};
 
 /// The worst error of `dx` (and of the parameter gradients `grads`, against `params`)
 /// for the objective `Σ dy ⊙ f(x)`.
@@ -198,53 +192,6 @@ fn maxpool_routes_ties_to_the_first_maximum() {
     assert_eq!(dx.as_slice(), &[1.0, 0.0, 0.0, 0.0]);
 }
 
-/// Compares every parameter's and input's analytic gradient with central differences of
-/// the loss (as in `tests/gradcheck.rs`); returns the worst relative error.
-fn check_model<M, L, const IN: usize, const OUT: usize, const B: usize>(
-    model: &mut M,
-    loss: &L,
-    x: &SMatrix<f64, IN, B>,
-    target: &L::Target<B>,
-) -> f64
-where
-    M: Model<IN, OUT, Scalar = f64>,
-    L: Loss<f64, OUT>,
-{
-    let mut cache = M::zeroed_cache::<B>();
-    let mut grads = M::zeroed_box();
-    let mut grad_out = Box::new(SMatrix::<f64, OUT, B>::zeros());
-    let out = model.forward_train(x, &mut cache);
-    loss.loss_and_grad(out, target, B, &mut grad_out).unwrap();
-    let dx = *model.backward(x, &mut cache, &grad_out, &mut grads);
-
-    // backward_params must produce the same parameter gradients.
-    let mut grads2 = M::zeroed_box();
-    model.forward_train(x, &mut cache);
-    model.backward_params(x, &mut cache, &grad_out, &mut grads2);
-    assert_eq!(grads.as_slice(), grads2.as_slice(), "backward_params differs from backward");
-
-    let mut eval = |model: &M, x: &SMatrix<f64, IN, B>| {
-        loss.loss(model.forward_train(x, &mut cache), target, B).unwrap()
-    };
-    let mut worst: f64 = 0.0;
-    for i in 0..M::LEN {
-        let p = model.as_slice()[i];
-        model.as_mut_slice()[i] = p + H;
-        let plus = eval(model, x);
-        model.as_mut_slice()[i] = p - H;
-        let minus = eval(model, x);
-        model.as_mut_slice()[i] = p;
-        worst = worst.max(rel_err(grads.as_slice()[i], (plus - minus) / (2.0 * H)));
-    }
-    for i in 0..IN * B {
-        let (mut plus, mut minus) = (*x, *x);
-        plus[i] += H;
-        minus[i] -= H;
-        worst = worst.max(rel_err(dx[i], (eval(model, &plus) - eval(model, &minus)) / (2.0 * H)));
-    }
-    worst
-}
-
 /// `forward` (one sample, direct convolution) agrees with `forward_batch` (im2col).
 fn check_single_matches_batch<
     M: Model<IN, OUT, Scalar = f64>,
@@ -316,7 +263,7 @@ fn small_cnn_matches_finite_differences() {
     let mut model = SmallCnn::new_boxed(Init::HeUniform, 14);
     let x = random::<{ 2 * 9 * 8 }, 2>(&mut rng, 1.0);
     check_single_matches_batch(&*model, &x);
-    let worst = check_model(&mut *model, &SoftmaxCrossEntropy, &x, &[2, 0]);
+    let worst = check_model(&mut *model, &SoftmaxCrossEntropy, &x, &[2, 0], &all_params::<SmallCnn>());
     println!("small CNN: worst relative error {worst:e}");
     assert!(worst <= BAR, "{worst:e}");
 }
@@ -327,13 +274,19 @@ fn residual_and_global_pool_match_finite_differences() {
     let mut model = Gap::new_boxed(Init::HeUniform, 16);
     let x = random::<{ 3 * 5 * 5 }, 3>(&mut rng, 1.0);
     check_single_matches_batch(&*model, &x);
-    let worst = check_model(&mut *model, &SoftmaxCrossEntropy, &x, &[3, 0, 1]);
+    let worst = check_model(&mut *model, &SoftmaxCrossEntropy, &x, &[3, 0, 1], &all_params::<Gap>());
     println!("residual + global_avgpool: worst relative error {worst:e}");
     assert!(worst <= BAR, "{worst:e}");
 
     let mut flat = FlatFirst::new_boxed(Init::HeUniform, 17);
     let x = random::<16, 2>(&mut rng, 1.0);
-    let worst = check_model(&mut *flat, &MeanSquaredError, &x, &random::<3, 2>(&mut rng, 1.0));
+    let worst = check_model(
+        &mut *flat,
+        &MeanSquaredError,
+        &x,
+        &random::<3, 2>(&mut rng, 1.0),
+        &all_params::<FlatFirst>(),
+    );
     println!("flatten → dense: worst relative error {worst:e}");
     assert!(worst <= BAR, "{worst:e}");
 }

@@ -5,29 +5,11 @@
 //! built on the stack would overflow it). This file holds a single test so no other test
 //! allocates while it counts.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
 
+use counting_alloc::{Counting, allocations};
 use staticnn::prelude::*;
-
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -55,18 +37,18 @@ fn passes_fit_a_small_stack_and_never_allocate() {
         grad_out.fill(0.01);
         let single = Box::new(x.column(0).into_owned());
 
-        let before = ALLOCATIONS.load(Ordering::SeqCst);
+        let before = allocations();
         let logits = model.forward(&single);
         model.forward_train(&x, &mut cache);
         model.backward(&x, &mut cache, &grad_out, &mut grads);
         model.backward_params(&x, &mut cache, &grad_out, &mut grads);
         let probs = model.forward_batch(&x, &mut cache)[(3, 0)];
-        let after = ALLOCATIONS.load(Ordering::SeqCst);
+        let after = allocations();
         (after - before, logits, probs, grads.as_slice().iter().any(|g| *g != 0.0))
     });
-    let (allocations, logits, probs, has_grads) =
+    let (allocated, logits, probs, has_grads) =
         worker.expect("spawn").join().expect("a pass overflowed the stack");
-    assert_eq!(allocations, 0, "the passes allocated");
+    assert_eq!(allocated, 0, "the passes allocated");
     assert!(logits.iter().all(|v| v.is_finite()) && probs.is_finite());
     assert!(has_grads, "backward produced no gradient");
 }

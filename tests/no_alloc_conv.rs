@@ -7,29 +7,11 @@
 //! 1.5 MiB, so a scratch buffer or activation built on the stack would overflow it). This
 //! file holds a single test so no other test allocates while it counts.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
 
+use counting_alloc::{Counting, allocations};
 use staticnn::prelude::*;
-
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -62,16 +44,16 @@ fn batch_passes_fit_a_small_stack_and_never_allocate() {
         let mut grad_out = staticnn::zeroed_box::<MnistCnnOutput<B>>();
         grad_out.fill(0.01);
 
-        let before = ALLOCATIONS.load(Ordering::SeqCst);
+        let before = allocations();
         model.forward_train(&x, &mut cache);
         model.backward(&x, &mut cache, &grad_out, &mut grads);
         model.backward_params(&x, &mut cache, &grad_out, &mut grads);
         let probs = model.forward_batch(&x, &mut cache)[(3, 0)];
-        let after = ALLOCATIONS.load(Ordering::SeqCst);
+        let after = allocations();
         (after - before, probs, grads.as_slice().iter().any(|g| *g != 0.0))
     });
-    let (allocations, probs, has_grads) = worker.expect("spawn").join().expect("a pass overflowed the stack");
-    assert_eq!(allocations, 0, "the passes allocated");
+    let (allocated, probs, has_grads) = worker.expect("spawn").join().expect("a pass overflowed the stack");
+    assert_eq!(allocated, 0, "the passes allocated");
     assert!(probs.is_finite());
     assert!(has_grads, "backward produced no gradient");
 
@@ -80,12 +62,12 @@ fn batch_passes_fit_a_small_stack_and_never_allocate() {
     let worker = std::thread::Builder::new().stack_size(STACK_SINGLE).spawn(|| {
         let model = MnistCnn::new_boxed(Init::HeUniform, 1);
         let x = Box::new(SVector::<f32, 784>::from_fn(|i, _| (i % 255) as f32 / 255.0));
-        let before = ALLOCATIONS.load(Ordering::SeqCst);
+        let before = allocations();
         let probs = model.forward(&x);
-        (ALLOCATIONS.load(Ordering::SeqCst) - before, probs.sum())
+        (allocations() - before, probs.sum())
     });
-    let (allocations, total) = worker.expect("spawn").join().expect("forward overflowed the stack");
-    assert_eq!(allocations, 0, "forward allocated");
+    let (allocated, total) = worker.expect("spawn").join().expect("forward overflowed the stack");
+    assert_eq!(allocated, 0, "forward allocated");
     assert!((total - 1.0).abs() < 1e-5);
 }
 
