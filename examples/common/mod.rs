@@ -41,7 +41,7 @@ pub struct EpochReport {
 pub fn train_epochs<M, const B: usize>(
     trainer: &mut impl Fit<M, 784, 10, B>,
     model: &mut M,
-    adam: &mut impl Optimizer<M>,
+    adam: &mut (impl Optimizer<M> + Send),
     train: &Dataset,
     test: &Dataset,
     epochs: usize,

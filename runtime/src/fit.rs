@@ -135,23 +135,30 @@ pub trait Fit<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usi
         loss: &L,
         data: &Dataset,
         rng: &mut R,
-        mut progress: impl FnMut(usize, &Metrics),
+        mut progress: impl FnMut(usize, &Metrics) + Send,
     ) -> Result<Metrics, FitError>
     where
+        Self: Sized,
         L: Loss<M::Scalar, OUT, Target<B> = [u32; B]> + Sync,
-        O: Optimizer<M>,
+        O: Optimizer<M> + Send,
         R: Rng + ?Sized,
     {
-        let mut batch = Batch::<M::Scalar, IN, B>::zeroed_box();
         let order = data.shuffled_indices(rng);
-        let mut metrics = Metrics::default();
-        for indices in data.batches::<B>(&order) {
-            data.fill_batch(indices, &mut batch)?;
-            let value = self.step(model, optimizer, loss, &batch.x, &batch.labels, batch.len)?;
-            metrics.add(value.as_f64(), count_correct(self.output(), &batch.labels, batch.len), batch.len);
-            progress(metrics.samples, &metrics);
-        }
-        Ok(metrics)
+        self.within(|trainer| {
+            let mut batch = Batch::<M::Scalar, IN, B>::zeroed_box();
+            let mut metrics = Metrics::default();
+            for indices in data.batches::<B>(&order) {
+                data.fill_batch(indices, &mut batch)?;
+                let value = trainer.step(model, optimizer, loss, &batch.x, &batch.labels, batch.len)?;
+                metrics.add(
+                    value.as_f64(),
+                    count_correct(trainer.output(), &batch.labels, batch.len),
+                    batch.len,
+                );
+                progress(metrics.samples, &metrics);
+            }
+            Ok(metrics)
+        })
     }
 
     /// Evaluates `model` on all of `data`: mean loss and accuracy, and, if `confusion` is
@@ -164,24 +171,27 @@ pub trait Fit<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usi
         mut confusion: Option<&mut ConfusionMatrix>,
     ) -> Result<Metrics, FitError>
     where
+        Self: Sized,
         L: Loss<M::Scalar, OUT, Target<B> = [u32; B]> + Sync,
     {
-        let mut batch: Box<Batch<M::Scalar, IN, B>> = Batch::zeroed_box();
         let order: Vec<usize> = (0..data.len()).collect();
-        let mut metrics = Metrics::default();
-        for indices in data.batches::<B>(&order) {
-            data.fill_batch(indices, &mut batch)?;
-            let output = self.infer(model, &batch.x);
-            let value = loss.loss(output, &batch.labels, batch.len).map_err(TrainError::from)?;
-            metrics.add(value.as_f64(), count_correct(output, &batch.labels, batch.len), batch.len);
-            if let Some(confusion) = confusion.as_deref_mut() {
-                let columns = output.as_slice().chunks_exact(OUT).zip(&batch.labels).take(batch.len);
-                for (column, &label) in columns {
-                    confusion.add(label as usize, argmax(column));
+        self.within(|trainer| {
+            let mut batch: Box<Batch<M::Scalar, IN, B>> = Batch::zeroed_box();
+            let mut metrics = Metrics::default();
+            for indices in data.batches::<B>(&order) {
+                data.fill_batch(indices, &mut batch)?;
+                let output = trainer.infer(model, &batch.x);
+                let value = loss.loss(output, &batch.labels, batch.len).map_err(TrainError::from)?;
+                metrics.add(value.as_f64(), count_correct(output, &batch.labels, batch.len), batch.len);
+                if let Some(confusion) = confusion.as_deref_mut() {
+                    let columns = output.as_slice().chunks_exact(OUT).zip(&batch.labels).take(batch.len);
+                    for (column, &label) in columns {
+                        confusion.add(label as usize, argmax(column));
+                    }
                 }
             }
-        }
-        Ok(metrics)
+            Ok(metrics)
+        })
     }
 }
 

@@ -18,9 +18,9 @@ use crate::params::Parameters;
 /// `forward_batch` apply it, while `forward_train` returns the logits before it and
 /// `backward` starts from the gradient with respect to those logits, so that
 /// [`SoftmaxCrossEntropy`](crate::loss::SoftmaxCrossEntropy) can fuse the two stably.
-pub trait Model<const IN: usize, const OUT: usize>: Parameters + Initialize + Sized {
+pub trait Model<const IN: usize, const OUT: usize>: Parameters + Initialize + Sized + Send + Sync {
     /// Everything the training pass keeps for a batch of `B`.
-    type Cache<const B: usize>: bytemuck::Zeroable;
+    type Cache<const B: usize>: bytemuck::Zeroable + Send;
 
     /// Runs the model on one input, on the stack, without allocating.
     fn forward(&self, x: &SVector<Self::Scalar, IN>) -> SVector<Self::Scalar, OUT>;

@@ -75,14 +75,13 @@ pub struct ParallelTrainer<
 > {
     shards: Vec<Shard<M, IN, OUT, S>>,
     output: Box<SMatrix<M::Scalar, OUT, B>>,
-    pool: rayon::ThreadPool,
+    pool: std::sync::Arc<rayon::ThreadPool>,
     steps: u64,
 }
 
 impl<M, const IN: usize, const OUT: usize, const B: usize, const S: usize> ParallelTrainer<M, IN, OUT, B, S>
 where
-    M: Model<IN, OUT> + Send + Sync,
-    M::Cache<S>: Send,
+    M: Model<IN, OUT>,
 {
     const SHARDS: usize = {
         assert!(S > 0 && B.is_multiple_of(S), "the batch size B must be a multiple of the shard size S");
@@ -91,7 +90,7 @@ where
 
     /// Buffers for every shard and a pool of `threads` workers (`0`: one per core).
     pub fn new(threads: usize) -> Result<Self, rayon::ThreadPoolBuildError> {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+        let pool = std::sync::Arc::new(rayon::ThreadPoolBuilder::new().num_threads(threads).build()?);
         let shards = (0..Self::SHARDS)
             .map(|_| Shard {
                 cache: M::zeroed_cache(),
@@ -112,8 +111,7 @@ where
 impl<M, const IN: usize, const OUT: usize, const B: usize, const S: usize> BatchTrainer<M, IN, OUT, B>
     for ParallelTrainer<M, IN, OUT, B, S>
 where
-    M: Model<IN, OUT> + Send + Sync,
-    M::Cache<S>: Send,
+    M: Model<IN, OUT>,
 {
     fn step<L, O>(
         &mut self,
@@ -191,5 +189,10 @@ where
 
     fn steps(&self) -> u64 {
         self.steps
+    }
+
+    fn within<T: Send>(&mut self, work: impl FnOnce(&mut Self) -> T + Send) -> T {
+        let pool = std::sync::Arc::clone(&self.pool);
+        pool.install(|| work(self))
     }
 }
