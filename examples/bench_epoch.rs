@@ -14,7 +14,6 @@ use std::error::Error;
 use std::hint::black_box;
 use std::time::Instant;
 
-use clap::Parser;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use staticnn::prelude::*;
@@ -25,26 +24,40 @@ staticnn::model! {
 }
 
 /// Time MNIST training epochs or inference.
-#[derive(Parser)]
 struct Args {
     /// Batch size: 32 or 128.
-    #[arg(long, default_value_t = 32)]
     batch_size: usize,
     /// Worker threads: 1 or 2.
-    #[arg(long, default_value_t = 1)]
     threads: usize,
     /// Timed epochs (after one warm-up epoch).
-    #[arg(long, default_value_t = 3)]
     epochs: usize,
     /// Time inference instead: batch-1 latency and batch-1000 throughput.
-    #[arg(long)]
     forward: bool,
+}
+
+impl Args {
+    /// `--batch-size B` (32), `--threads T` (1), `--epochs N` (3), `--forward`.
+    fn parse() -> Result<Self, lexopt::Error> {
+        use lexopt::prelude::*;
+        let mut args = Args { batch_size: 32, threads: 1, epochs: 3, forward: false };
+        let mut flags = lexopt::Parser::from_env();
+        while let Some(flag) = flags.next()? {
+            match flag {
+                Long("batch-size") => args.batch_size = flags.value()?.parse()?,
+                Long("threads") => args.threads = flags.value()?.parse()?,
+                Long("epochs") => args.epochs = flags.value()?.parse()?,
+                Long("forward") => args.forward = true,
+                _ => return Err(flag.unexpected()),
+            }
+        }
+        Ok(args)
+    }
 }
 
 type AnyResult<T> = Result<T, Box<dyn Error>>;
 
 fn main() -> AnyResult<()> {
-    let args = Args::parse();
+    let args = Args::parse()?;
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist");
     let train = Dataset::mnist(dir, Split::Train, 784, 10)?;
     let test = Dataset::mnist(dir, Split::Test, 784, 10)?;

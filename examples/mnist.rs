@@ -15,7 +15,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::Parser;
 use common::AnyResult;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -40,43 +39,75 @@ staticnn::model! {
     }
 }
 
-/// Train (or evaluate) the reference MNIST MLP on real MNIST.
-#[derive(Parser, Debug)]
-#[command(about, long_about = None)]
+/// The flags (`--help` prints this list).
+const HELP: &str = "\
+Train (or evaluate) the reference MNIST MLP on real MNIST.
+
+Usage: cargo run --release --example mnist -- [FLAGS]
+
+  --epochs N         epochs to train [default: 5, or 100 with --seed-replica]
+  --batch-size B     samples per step: 16, 32, 64, 128 or 256 (batch shapes are static) [default: 32]
+  --threads T        worker threads: 1, 2 or 4, each taking a shard of every batch [default: all cores, at most 4]
+  --lr LR            Adam's learning rate [default: 0.001]
+  --seed S           seed for initialisation and shuffling [default: 42]
+  --data-dir DIR     directory of the four MNIST IDX files, gzipped or not [default: data/mnist]
+  --out DIR          where the weights and the training curves go [default: out]
+  --eval WEIGHTS     only evaluate these saved weights on the test set, with a confusion matrix
+  --seed-replica     reproduce the original reference program: no activation between the dense
+                     layers, N(0, 1) weights and biases, full-batch Adam with Keras defaults
+  -h, --help         print this help
+";
+
+/// The parsed flags.
+#[derive(Debug)]
 struct Args {
-    /// Epochs to train [default: 5, or 100 with --seed-replica].
-    #[arg(long)]
     epochs: Option<usize>,
-    /// Samples per step; batches are statically sized, so one of 16, 32, 64, 128, 256.
-    #[arg(long, default_value_t = 32)]
     batch_size: usize,
-    /// Adam's learning rate.
-    #[arg(long, default_value_t = 1e-3)]
     lr: f64,
-    /// Worker threads: 1, 2 or 4 (each batch is split into that many shards) [default: all
-    /// cores, at most 4].
-    #[arg(long)]
     threads: Option<usize>,
-    /// Seed for initialisation and shuffling.
-    #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Directory holding the four MNIST IDX files (gzipped or not).
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist"))]
     data_dir: PathBuf,
-    /// Directory for the trained weights and the training-curve picture.
-    #[arg(long, default_value = "out")]
     out: PathBuf,
-    /// Only evaluate these saved weights on the test set, with a confusion matrix.
-    #[arg(long, value_name = "WEIGHTS")]
     eval: Option<PathBuf>,
-    /// Reproduce the original reference program: no activation between the dense layers,
-    /// every weight and bias from N(0, 1), full-batch Adam with Keras defaults, 100 epochs.
-    #[arg(long)]
     seed_replica: bool,
 }
 
+impl Args {
+    fn parse() -> Result<Self, lexopt::Error> {
+        use lexopt::prelude::*;
+        let mut args = Args {
+            epochs: None,
+            batch_size: 32,
+            lr: 1e-3,
+            threads: None,
+            seed: 42,
+            data_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist")),
+            out: PathBuf::from("out"),
+            eval: None,
+            seed_replica: false,
+        };
+        let mut flags = lexopt::Parser::from_env();
+        while let Some(flag) = flags.next()? {
+            match flag {
+                Long("epochs") => args.epochs = Some(flags.value()?.parse()?),
+                Long("batch-size") => args.batch_size = flags.value()?.parse()?,
+                Long("lr") => args.lr = flags.value()?.parse()?,
+                Long("threads") => args.threads = Some(flags.value()?.parse()?),
+                Long("seed") => args.seed = flags.value()?.parse()?,
+                Long("data-dir") => args.data_dir = flags.value()?.into(),
+                Long("out") => args.out = flags.value()?.into(),
+                Long("eval") => args.eval = Some(flags.value()?.into()),
+                Long("seed-replica") => args.seed_replica = true,
+                Long("help") | Short('h') => common::help(HELP),
+                _ => return Err(flag.unexpected()),
+            }
+        }
+        Ok(args)
+    }
+}
+
 fn main() -> ExitCode {
-    common::exit(run(&Args::parse()))
+    common::exit(Args::parse().map_err(Into::into).and_then(|args| run(&args)))
 }
 
 fn run(args: &Args) -> AnyResult<()> {

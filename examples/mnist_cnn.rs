@@ -26,7 +26,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::Parser;
 use common::AnyResult;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -47,40 +46,71 @@ staticnn::model! {
     }
 }
 
-/// Train (or evaluate) a small CNN on real MNIST.
-#[derive(Parser, Debug)]
-#[command(about, long_about = None)]
+/// The flags (`--help` prints this list).
+const HELP: &str = "\
+Train (or evaluate) a small CNN on real MNIST.
+
+Usage: cargo run --release --example mnist_cnn -- [FLAGS]
+
+  --epochs N         epochs to train [default: 3]
+  --batch-size B     samples per step: 16, 32, 64 or 128 (batch shapes are static) [default: 32]
+  --lr LR            Adam's learning rate [default: 0.001]
+  --threads T        worker threads: 1 or 2, each taking a shard of every batch [default: 2 with 2+ cores]
+  --seed S           seed for initialisation and shuffling [default: 42]
+  --data-dir DIR     directory of the four MNIST IDX files, gzipped or not [default: data/mnist]
+  --out DIR          where the weights and the training curves go [default: out]
+  --eval WEIGHTS     only evaluate these saved weights on the test set, with a confusion matrix
+  --raw-pixels       feed the pixels as loaded, in [0, 1], instead of standardised with MNIST's
+                     mean and deviation (weights must be evaluated the way they were trained)
+  -h, --help         print this help
+";
+
+/// The parsed flags.
+#[derive(Debug)]
 struct Args {
-    /// Epochs to train.
-    #[arg(long, default_value_t = 3)]
     epochs: usize,
-    /// Samples per step; batches are statically sized, so one of 16, 32, 64, 128.
-    #[arg(long, default_value_t = 32)]
     batch_size: usize,
-    /// Adam's learning rate.
-    #[arg(long, default_value_t = 1e-3)]
     lr: f64,
-    /// Worker threads: 1 or 2 (each batch is split into that many shards) [default: 2 on a
-    /// machine with 2 or more cores].
-    #[arg(long)]
     threads: Option<usize>,
-    /// Seed for initialisation and shuffling.
-    #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Directory holding the four MNIST IDX files (gzipped or not).
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist"))]
     data_dir: PathBuf,
-    /// Directory for the trained weights.
-    #[arg(long, default_value = "out")]
     out: PathBuf,
-    /// Only evaluate these saved weights on the test set, with a confusion matrix.
-    #[arg(long, value_name = "WEIGHTS")]
     eval: Option<PathBuf>,
-    /// Feed the pixels as loaded, in [0, 1], instead of standardised with MNIST's mean and
-    /// standard deviation (as torchvision's MNIST example does). Weights trained one way
-    /// must be evaluated the same way.
-    #[arg(long)]
     raw_pixels: bool,
+}
+
+impl Args {
+    fn parse() -> Result<Self, lexopt::Error> {
+        use lexopt::prelude::*;
+        let mut args = Args {
+            epochs: 3,
+            batch_size: 32,
+            lr: 1e-3,
+            threads: None,
+            seed: 42,
+            data_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist")),
+            out: PathBuf::from("out"),
+            eval: None,
+            raw_pixels: false,
+        };
+        let mut flags = lexopt::Parser::from_env();
+        while let Some(flag) = flags.next()? {
+            match flag {
+                Long("epochs") => args.epochs = flags.value()?.parse()?,
+                Long("batch-size") => args.batch_size = flags.value()?.parse()?,
+                Long("lr") => args.lr = flags.value()?.parse()?,
+                Long("threads") => args.threads = Some(flags.value()?.parse()?),
+                Long("seed") => args.seed = flags.value()?.parse()?,
+                Long("data-dir") => args.data_dir = flags.value()?.into(),
+                Long("out") => args.out = flags.value()?.into(),
+                Long("eval") => args.eval = Some(flags.value()?.into()),
+                Long("raw-pixels") => args.raw_pixels = true,
+                Long("help") | Short('h') => common::help(HELP),
+                _ => return Err(flag.unexpected()),
+            }
+        }
+        Ok(args)
+    }
 }
 
 /// MNIST's pixel mean and standard deviation over the training set, in [0, 1] units.
@@ -94,7 +124,7 @@ fn standardize(data: &Dataset) -> AnyResult<Dataset> {
 }
 
 fn main() -> ExitCode {
-    common::exit(run(&Args::parse()))
+    common::exit(Args::parse().map_err(Into::into).and_then(|args| run(&args)))
 }
 
 fn run(args: &Args) -> AnyResult<()> {

@@ -14,7 +14,6 @@
 use std::error::Error;
 use std::path::PathBuf;
 
-use clap::Parser;
 use staticnn::metrics::argmax;
 use staticnn::prelude::*;
 use staticnn::{Dataset, Split};
@@ -29,22 +28,42 @@ staticnn::model! {
 }
 
 /// Classify the first MNIST test images with weights loaded at run time.
-#[derive(Parser, Debug)]
-#[command(about, long_about = None)]
 struct Args {
     /// The safetensors weights.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/embedded/mnist.safetensors"))]
     weights: PathBuf,
     /// How many test images, from the first.
-    #[arg(long, default_value_t = 1000)]
     count: usize,
     /// Directory holding the MNIST IDX files.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist"))]
     data_dir: PathBuf,
 }
 
+impl Args {
+    /// `--weights FILE`, `--count N`, `--data-dir DIR`.
+    fn parse() -> Result<Self, lexopt::Error> {
+        use lexopt::prelude::*;
+        let mut args = Args {
+            weights: PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/examples/embedded/mnist.safetensors"
+            )),
+            count: 1000,
+            data_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist")),
+        };
+        let mut flags = lexopt::Parser::from_env();
+        while let Some(flag) = flags.next()? {
+            match flag {
+                Long("weights") => args.weights = flags.value()?.into(),
+                Long("count") => args.count = flags.value()?.parse()?,
+                Long("data-dir") => args.data_dir = flags.value()?.into(),
+                _ => return Err(flag.unexpected()),
+            }
+        }
+        Ok(args)
+    }
+}
+
 fn main() -> Result<(), Box<dyn Error>> {
-    let args = Args::parse();
+    let args = Args::parse()?;
     let mut model = Mnist::zeroed_box();
     staticnn::load_safetensors(&mut *model, &args.weights)?;
     let test = Dataset::mnist(&args.data_dir, Split::Test, 784, 10)?;

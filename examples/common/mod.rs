@@ -15,6 +15,12 @@ use staticnn::{ConfusionMatrix, Dataset, Metrics};
 /// Any error, reported by [`exit`].
 pub type AnyResult<T> = Result<T, Box<dyn Error>>;
 
+/// Prints `text` (an example's flag list) and exits successfully: `--help`.
+pub fn help(text: &str) -> ! {
+    print!("{text}");
+    std::process::exit(0)
+}
+
 /// Exits with the error printed (not debug-formatted) on failure.
 pub fn exit(result: AnyResult<()>) -> ExitCode {
     match result {
