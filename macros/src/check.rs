@@ -210,7 +210,9 @@ impl Layer {
             LayerKind::AvgPool(p) => format!("avgpool {i} → {o} ({}×{}, stride {})", p.k, p.k, p.stride),
             LayerKind::GlobalAvgPool => format!("global_avgpool {i} → {o}"),
             LayerKind::Flatten => format!("flatten {i} → {o}"),
-            LayerKind::Residual(inner) => format!("residual {i}, {} layers", inner.len()),
+            LayerKind::Residual(inner) => {
+                format!("residual {i}, {} layer{}", inner.len(), if inner.len() == 1 { "" } else { "s" })
+            }
         }
     }
 }
@@ -868,8 +870,15 @@ fn layer_args<'e, const N: usize>(
 
 /// A non-negative integer literal, at least `min`, described as `what` in errors.
 fn parse_int(cx: &mut Ctxt, value: &Value, what: &str, min: usize) -> Option<usize> {
+    // Kernels, strides and paddings beyond this are mistakes; the cap also keeps every
+    // later shape computation far from overflow.
+    const MAX: usize = 1 << 24;
     match value {
         Value::Number { neg: None, lit: Lit::Int(lit) } => match lit.base10_parse::<usize>() {
+            Ok(n) if n > MAX => {
+                cx.error(lit.span(), format_args!("{what} is too large (at most {MAX})"));
+                None
+            }
             Ok(n) if n >= min => Some(n),
             Ok(_) => {
                 cx.error(lit.span(), format_args!("{what} must be at least {min}"));
