@@ -31,7 +31,7 @@ pub fn matmul<T: Float, const M: usize, const K: usize, const N: usize>(
         c.fill(T::ZERO);
     }
     // b(p, j) is b[p + j·K].
-    gemm(Dims { m: M, k: K, n: N }, a.as_slice(), b.as_slice(), (1, K), c.as_mut_slice());
+    gemm(Dims::new(M, K, N), a.as_slice(), b.as_slice(), (1, K), c.as_mut_slice());
 }
 
 /// `c += a · bᵀ` (the weight gradient `δ · xᵀ` of a dense layer).
@@ -42,7 +42,7 @@ pub fn matmul_add_nt<T: Float, const M: usize, const K: usize, const N: usize>(
     c: &mut SMatrix<T, M, N>,
 ) {
     // bᵀ(p, j) = b(j, p) is b[j + p·N].
-    gemm(Dims { m: M, k: K, n: N }, a.as_slice(), b.as_slice(), (N, 1), c.as_mut_slice());
+    gemm(Dims::new(M, K, N), a.as_slice(), b.as_slice(), (N, 1), c.as_mut_slice());
 }
 
 /// `c = aᵀ · b` (the input gradient `Wᵀ · δ` of a dense layer).
@@ -52,7 +52,41 @@ pub fn matmul_tn<T: Float, const M: usize, const K: usize, const N: usize>(
     b: &SMatrix<T, K, N>,
     c: &mut SMatrix<T, M, N>,
 ) {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if let (Some(a), Some(b), Some(c)) =
+        (as_f32(a.as_slice()), as_f32(b.as_slice()), as_f32_mut(c.as_mut_slice()))
+        && N >= 4
+    {
+        return transposed_panels(Dims::new(M, K, N), a, b, c);
+    }
     crate::simd::dispatch(DotProducts { a: a.as_slice(), b: b.as_slice(), c: c.as_mut_slice(), m: M, k: K });
+}
+
+/// `c = aᵀ · b` through the blocked kernels: `aᵀ` is packed, a panel of at most 32 rows ×
+/// 256 columns at a time, into a stack buffer (32 KiB) that the kernel reads as an ordinary
+/// column-major block, accumulating into the panel's rows of `c`.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+fn transposed_panels(dims: Dims, a: &[f32], b: &[f32], c: &mut [f32]) {
+    const ROWS: usize = 32;
+    const DEPTH: usize = 256;
+    let Dims { m, k, n, .. } = dims;
+    let mut panel = [0.0f32; ROWS * DEPTH];
+    c.fill(0.0);
+    for i0 in (0..m).step_by(ROWS) {
+        let rows = ROWS.min(m - i0);
+        for p0 in (0..k).step_by(DEPTH) {
+            let depth = DEPTH.min(k - p0);
+            // panel(r, p) = aᵀ(i0 + r, p0 + p) = a[(p0 + p) + (i0 + r)·k]
+            for r in 0..rows {
+                let column = &a[(i0 + r) * k + p0..(i0 + r) * k + p0 + depth];
+                for (p, &value) in column.iter().enumerate() {
+                    panel[r + p * rows] = value;
+                }
+            }
+            let block = Dims { m: rows, k: depth, n, lda: rows, ldc: m };
+            gemm(block, &panel[..rows * depth], &b[p0..], (1, k), &mut c[i0..]);
+        }
+    }
 }
 
 /// `c(i, j) = ⟨column i of a, column j of b⟩` for `k`-long columns: `aᵀ · b`.
@@ -91,19 +125,30 @@ pub fn columns<T: Float, const R: usize, const C: usize, const S: usize>(
     bytemuck::try_from_bytes(bytemuck::cast_slice(slice)).ok()
 }
 
-/// The shape of `C (m × n) += A (m × k) · B (k × n)`.
+/// The shape of `C (m × n) += A (m × k) · B (k × n)`, and the column strides of `A` and
+/// `C` (`m` when they are whole matrices; larger for a block of rows of a taller one).
 #[derive(Clone, Copy)]
 struct Dims {
     m: usize,
     k: usize,
     n: usize,
+    lda: usize,
+    ldc: usize,
+}
+
+impl Dims {
+    /// Whole matrices: `A` and `C` have `m` rows.
+    fn new(m: usize, k: usize, n: usize) -> Self {
+        Dims { m, k, n, lda: m, ldc: m }
+    }
 }
 
 /// `C += A · B` with `A` column-major `m × k`, `C` column-major `m × n`, and `B`'s element
 /// `(p, j)` at `b[p·rs + j·cs]` (so `Bᵀ` is a stride swap away).
 #[inline]
 fn gemm<T: Float>(dims: Dims, a: &[T], b: &[T], (rs, cs): (usize, usize), c: &mut [T]) {
-    debug_assert!(a.len() >= dims.m * dims.k && c.len() >= dims.m * dims.n);
+    debug_assert!(dims.k == 0 || a.len() >= (dims.k - 1) * dims.lda + dims.m);
+    debug_assert!(dims.n == 0 || c.len() >= (dims.n - 1) * dims.ldc + dims.m);
     debug_assert!(dims.k == 0 || dims.n == 0 || b.len() > (dims.k - 1) * rs + (dims.n - 1) * cs);
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     if let (Some(a), Some(b), Some(c)) = (as_f32(a), as_f32(b), as_f32_mut(c))
@@ -118,15 +163,13 @@ fn gemm<T: Float>(dims: Dims, a: &[T], b: &[T], (rs, cs): (usize, usize), c: &mu
 /// `B`; the inner loop is a contiguous axpy the compiler vectorises.
 #[inline]
 fn gemm_portable<T: Float>(dims: Dims, a: &[T], b: &[T], (rs, cs): (usize, usize), c: &mut [T]) {
-    let Dims { m, k, n } = dims;
-    if m == 0 {
-        return;
-    }
-    for (j, c_col) in c.chunks_exact_mut(m).take(n).enumerate() {
-        for (p, a_col) in a.chunks_exact(m).take(k).enumerate() {
+    let Dims { m, k, n, lda, ldc } = dims;
+    for j in 0..n {
+        let c_col = &mut c[j * ldc..j * ldc + m];
+        for p in 0..k {
             let s = b[p * rs + j * cs];
             if s != T::ZERO {
-                for (y, &x) in c_col.iter_mut().zip(a_col) {
+                for (y, &x) in c_col.iter_mut().zip(&a[p * lda..p * lda + m]) {
                     *y += s * x;
                 }
             }
@@ -386,7 +429,7 @@ mod x86 {
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     unsafe fn tile<V: Vector, const MV: usize, const R: usize>(
-        Dims { m, .. }: Dims,
+        Dims { lda, ldc, .. }: Dims,
         a: *const f32,
         b: *const f32,
         (rs, cs): (usize, usize),
@@ -406,7 +449,7 @@ mod x86 {
             let mut acc = [[V::zero(); MV]; R];
             for (jj, col) in acc.iter_mut().enumerate() {
                 for (v, reg) in col.iter_mut().enumerate() {
-                    *reg = V::load(c.add(i + V::LANES * v + (j + jj) * m), masks[v]);
+                    *reg = V::load(c.add(i + V::LANES * v + (j + jj) * ldc), masks[v]);
                 }
             }
             for &p in rows {
@@ -417,7 +460,7 @@ mod x86 {
                 }
                 let mut av = [V::zero(); MV];
                 for (v, reg) in av.iter_mut().enumerate() {
-                    *reg = V::load(a.add(i + V::LANES * v + p * m), masks[v]);
+                    *reg = V::load(a.add(i + V::LANES * v + p * lda), masks[v]);
                 }
                 for (col, &s) in acc.iter_mut().zip(&row) {
                     let s = V::splat(s);
@@ -428,7 +471,7 @@ mod x86 {
             }
             for (jj, col) in acc.iter().enumerate() {
                 for (v, reg) in col.iter().enumerate() {
-                    reg.store(c.add(i + V::LANES * v + (j + jj) * m), masks[v]);
+                    reg.store(c.add(i + V::LANES * v + (j + jj) * ldc), masks[v]);
                 }
             }
         }
@@ -484,6 +527,9 @@ mod tests {
         matmul(&a32, &b32, &mut c32, true);
         let want = (a * b).add_scalar(0.5);
         assert!((c32.cast::<f64>() - want).abs().max() < 1e-4 * (K as f64), "nn {M}x{K}x{N}");
+        let mut g32 = SMatrix::<f32, M, N>::from_element(7.0);
+        matmul_tn(&f.cast::<f32>(), &b32, &mut g32);
+        assert!((g32.cast::<f64>() - f.transpose() * b).abs().max() < 1e-4 * (K as f64), "tn {M}x{K}x{N}");
         let mut e32 = SMatrix::<f32, M, N>::zeros();
         matmul_add_nt(&a32, &d32, &mut e32);
         assert!((e32.cast::<f64>() - a * d.transpose()).abs().max() < 1e-4 * (K as f64), "nt {M}x{K}x{N}");
@@ -491,22 +537,10 @@ mod tests {
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         if x86::avx2_available() {
             let mut c = SMatrix::<f32, M, N>::from_element(0.5);
-            x86::gemm_avx2(
-                Dims { m: M, k: K, n: N },
-                a32.as_slice(),
-                b32.as_slice(),
-                (1, K),
-                c.as_mut_slice(),
-            );
+            x86::gemm_avx2(Dims::new(M, K, N), a32.as_slice(), b32.as_slice(), (1, K), c.as_mut_slice());
             assert!((c.cast::<f64>() - want).abs().max() < 1e-4 * (K as f64), "avx2 nn {M}x{K}x{N}");
             let mut e = SMatrix::<f32, M, N>::zeros();
-            x86::gemm_avx2(
-                Dims { m: M, k: K, n: N },
-                a32.as_slice(),
-                d32.as_slice(),
-                (N, 1),
-                e.as_mut_slice(),
-            );
+            x86::gemm_avx2(Dims::new(M, K, N), a32.as_slice(), d32.as_slice(), (N, 1), e.as_mut_slice());
             assert!(
                 (e.cast::<f64>() - a * d.transpose()).abs().max() < 1e-4 * (K as f64),
                 "avx2 nt {M}x{K}x{N}"
