@@ -56,13 +56,15 @@ pub fn matmul_tn<T: Float, const M: usize, const K: usize, const N: usize>(
     if let (Some(a), Some(b), Some(c)) =
         (as_f32(a.as_slice()), as_f32(b.as_slice()), as_f32_mut(c.as_mut_slice()))
         && N >= 4
+        && K >= 32
     {
         return transposed_panels(Dims::new(M, K, N), a, b, c);
     }
     crate::simd::dispatch(DotProducts { a: a.as_slice(), b: b.as_slice(), c: c.as_mut_slice(), m: M, k: K });
 }
 
-/// `c = aᵀ · b` through the blocked kernels: `aᵀ` is packed, a panel of at most 32 rows ×
+/// `c = aᵀ · b` through the blocked kernels, for long enough columns (`k ≥ 32`; shorter dot
+/// products, such as a 10-class output layer's, measured faster directly): `aᵀ` is packed, a panel of at most 32 rows ×
 /// 256 columns at a time, into a stack buffer (32 KiB) that the kernel reads as an ordinary
 /// column-major block, accumulating into the panel's rows of `c`.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
