@@ -7,7 +7,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use staticnn::prelude::*;
-use staticnn::{Batch, Dataset, Split, Trainer};
+use staticnn::{Batch, Dataset, Split};
 
 staticnn::model! {
     pub struct MnistCnn {
@@ -25,8 +25,8 @@ staticnn::model! {
 const B: usize = 32;
 
 fn setup() -> (Box<MnistCnn>, Box<Batch<f32, 784, B>>) {
-    let data = Dataset::mnist(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist"), Split::Test, 784, 10)
-        .expect("MNIST");
+    let data =
+        Dataset::mnist(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist"), Split::Test).expect("MNIST");
     let mut batch = Batch::zeroed_box();
     let indices: Vec<usize> = (0..B).collect();
     data.fill_batch(&indices, &mut batch).expect("batch");
@@ -52,7 +52,7 @@ fn whole_model(c: &mut Criterion) {
         })
     });
     let mut adam = Adam::new(AdamConfig::with_lr(1e-3));
-    let mut trainer = Trainer::<MnistCnn, 784, 10, B>::new();
+    let mut trainer = MnistCnn::trainer::<B>();
     group.bench_function("train_step", |b| {
         b.iter(|| {
             trainer
@@ -68,15 +68,15 @@ fn whole_model(c: &mut Criterion) {
     let mut group = c.benchmark_group("conv_b32");
     group.throughput(criterion::Throughput::Elements(B as u64));
     group.bench_function("conv1_forward", |b| {
-        b.iter(|| {
-            model.layer0.forward_batch(black_box(&batch.x), &mut cache.layer0_out, &mut cache.layer0_scratch)
-        })
+        b.iter(|| model.layer0.forward(black_box(&batch.x), &mut cache.layer0_out, &mut cache.layer0_scratch))
     });
     group.bench_function("conv1_backward_params", |b| {
         b.iter(|| {
-            model.layer0.backward_params(
+            model.layer0.backward(
                 &batch.x,
+                &cache.layer0_out,
                 &cache.layer0_grad,
+                None,
                 &mut grads.layer0,
                 &mut cache.layer0_scratch,
             )
@@ -84,7 +84,7 @@ fn whole_model(c: &mut Criterion) {
     });
     group.bench_function("conv2_forward", |b| {
         b.iter(|| {
-            model.layer3.forward_batch(
+            model.layer3.forward(
                 black_box(&cache.layer2_out),
                 &mut cache.layer3_out,
                 &mut cache.layer3_scratch,
@@ -95,9 +95,10 @@ fn whole_model(c: &mut Criterion) {
         b.iter(|| {
             model.layer3.backward(
                 &cache.layer2_out,
+                &cache.layer3_out,
                 &cache.layer3_grad,
+                Some(&mut cache.layer2_grad),
                 &mut grads.layer3,
-                &mut cache.layer2_grad,
                 &mut cache.layer3_scratch,
             )
         })

@@ -6,7 +6,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use staticnn::prelude::*;
-use staticnn::{Batch, Dataset, Split, Trainer};
+use staticnn::{Batch, Dataset, Split};
 
 staticnn::model! {
     pub struct Mnist { input(784), dense(128), relu, dense(10) }
@@ -44,7 +44,7 @@ fn unrolling(c: &mut Criterion) {
 }
 
 fn test_set() -> Dataset {
-    Dataset::mnist(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist"), Split::Test, 784, 10).expect("MNIST")
+    Dataset::mnist(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist"), Split::Test).expect("MNIST")
 }
 
 fn batch<const B: usize>(data: &Dataset) -> Box<Batch<f32, 784, B>> {
@@ -77,7 +77,7 @@ fn inference(c: &mut Criterion) {
 fn train_step<const B: usize>(c: &mut Criterion, data: &Dataset) {
     let mut model = Mnist::new_boxed(Init::GlorotUniform, 1);
     let mut adam = Adam::new(AdamConfig::default());
-    let mut trainer = Trainer::<Mnist, 784, 10, B>::new();
+    let mut trainer = Mnist::trainer::<B>();
     let batch = batch::<B>(data);
     c.bench_function(&format!("train_step/b{B}"), |b| {
         b.iter(|| {
@@ -107,10 +107,28 @@ fn training(c: &mut Criterion) {
     model.forward_train(&batch.x, &mut cache);
     let mut dx = staticnn::zeroed_box::<SMatrix<f32, 128, 32>>();
     c.bench_function("parts_b32/layer2_backward", |b| {
-        b.iter(|| model.layer2.backward(&cache.layer1_out, &grad_out, &mut grads.layer2, &mut dx))
+        b.iter(|| {
+            model.layer2.backward(
+                &cache.layer1_out,
+                &cache.layer2_out,
+                &grad_out,
+                Some(&mut dx),
+                &mut grads.layer2,
+                &mut (),
+            )
+        })
     });
     c.bench_function("parts_b32/layer0_backward_params", |b| {
-        b.iter(|| model.layer0.backward_params(&batch.x, &cache.layer0_grad, &mut grads.layer0))
+        b.iter(|| {
+            model.layer0.backward(
+                &batch.x,
+                &cache.layer0_out,
+                &cache.layer0_grad,
+                None,
+                &mut grads.layer0,
+                &mut (),
+            )
+        })
     });
     let mut params = Mnist::new_boxed(Init::GlorotUniform, 1);
     let mut adam = Adam::new(AdamConfig::default());

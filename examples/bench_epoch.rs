@@ -17,7 +17,7 @@ use std::time::Instant;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use staticnn::prelude::*;
-use staticnn::{Batch, Dataset, ParallelTrainer, Split, Trainer};
+use staticnn::{Batch, Dataset, Split};
 
 staticnn::model! {
     pub struct Mnist { input(784), dense(128), relu, dense(10) }
@@ -59,20 +59,20 @@ type AnyResult<T> = Result<T, Box<dyn Error>>;
 fn main() -> AnyResult<()> {
     let args = Args::parse()?;
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist");
-    let train = Dataset::mnist(dir, Split::Train, 784, 10)?;
-    let test = Dataset::mnist(dir, Split::Test, 784, 10)?;
+    let train = Dataset::mnist(dir, Split::Train)?;
+    let test = Dataset::mnist(dir, Split::Test)?;
     if args.forward {
         return match args.threads {
-            1 => forward(&args, Trainer::<Mnist, 784, 10, 1000>::new(), &test),
-            2 => forward(&args, ParallelTrainer::<Mnist, 784, 10, 1000, 500>::new(2)?, &test),
+            1 => forward(&args, Mnist::trainer::<1000>(), &test),
+            2 => forward(&args, Mnist::parallel_trainer::<1000, 500>(2)?, &test),
             t => Err(format!("--threads {t}: choose 1 or 2").into()),
         };
     }
     match (args.batch_size, args.threads) {
-        (32, 1) => epochs(&args, Trainer::<Mnist, 784, 10, 32>::new(), &train, &test),
-        (32, 2) => epochs(&args, ParallelTrainer::<Mnist, 784, 10, 32, 16>::new(2)?, &train, &test),
-        (128, 1) => epochs(&args, Trainer::<Mnist, 784, 10, 128>::new(), &train, &test),
-        (128, 2) => epochs(&args, ParallelTrainer::<Mnist, 784, 10, 128, 64>::new(2)?, &train, &test),
+        (32, 1) => epochs(&args, Mnist::trainer::<32>(), &train, &test),
+        (32, 2) => epochs(&args, Mnist::parallel_trainer::<32, 16>(2)?, &train, &test),
+        (128, 1) => epochs(&args, Mnist::trainer::<128>(), &train, &test),
+        (128, 2) => epochs(&args, Mnist::parallel_trainer::<128, 64>(2)?, &train, &test),
         (b, t) => Err(format!("--batch-size {b} --threads {t}: choose 32 or 128, and 1 or 2").into()),
     }
 }

@@ -19,7 +19,7 @@ use common::AnyResult;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use staticnn::prelude::*;
-use staticnn::{Dataset, ParallelTrainer, Split, Trainer};
+use staticnn::{Dataset, Split, with_batch_size};
 
 staticnn::model! {
     /// The reference MNIST classifier.
@@ -46,7 +46,7 @@ Train (or evaluate) the reference MNIST MLP on real MNIST.
 Usage: cargo run --release --example mnist -- [FLAGS]
 
   --epochs N         epochs to train [default: 5, or 100 with --seed-replica]
-  --batch-size B     samples per step: 16, 32, 64, 128 or 256 (batch shapes are static) [default: 32]
+  --batch-size B     samples per step: 8, 16, 32, 64, 128 or 256 (batch shapes are static) [default: 32]
   --threads T        worker threads: 1, 2 or 4, each taking a shard of every batch [default: all cores, at most 4]
   --lr LR            Adam's learning rate [default: 0.001]
   --seed S           seed for initialisation and shuffling [default: 42]
@@ -112,8 +112,8 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> AnyResult<()> {
     let started = Instant::now();
-    let train = Dataset::mnist(&args.data_dir, Split::Train, 784, 10)?;
-    let test = Dataset::mnist(&args.data_dir, Split::Test, 784, 10)?;
+    let train = Dataset::mnist(&args.data_dir, Split::Train)?;
+    let test = Dataset::mnist(&args.data_dir, Split::Test)?;
     println!(
         "MNIST from {}: {} training and {} test images ({:.2} s to load)",
         args.data_dir.display(),
@@ -131,36 +131,24 @@ fn run(args: &Args) -> AnyResult<()> {
         _ => 4,
     });
     println!("Using {threads} thread{}", if threads == 1 { "" } else { "s" });
-    // Batch shapes are static: each supported size is compiled with its half and quarter
-    // as shard sizes for the parallel trainer.
-    macro_rules! sizes {
-        ($($b:literal / $half:literal / $quarter:literal),*) => {
-            match (args.batch_size, threads) {
-                $(
-                    ($b, 1) => train_or_eval(args, Trainer::<Mnist, 784, 10, $b>::new(), &train, &test),
-                    ($b, 2) => train_or_eval(args, ParallelTrainer::<Mnist, 784, 10, $b, $half>::new(2)?, &train, &test),
-                    ($b, 4) => train_or_eval(args, ParallelTrainer::<Mnist, 784, 10, $b, $quarter>::new(4)?, &train, &test),
-                )*
-                (_, 1 | 2 | 4) => Err(format!(
-                    "--batch-size {} is not compiled into this example; choose 16, 32, 64, 128 or 256 \
-                     (batch shapes are static: add a size to the `sizes!` list in examples/mnist.rs)",
-                    args.batch_size
-                ).into()),
-                (_, t) => Err(format!("--threads {t}: choose 1, 2 or 4").into()),
-            }
-        };
-    }
-    sizes!(16 / 8 / 4, 32 / 16 / 8, 64 / 32 / 16, 128 / 64 / 32, 256 / 128 / 64)
+    // Batch shapes are static: `with_batch_size!` compiles the common sizes, each with
+    // its half and quarter as the shard sizes of the parallel trainers.
+    with_batch_size!(args.batch_size, B => match threads {
+        1 => train_or_eval(args, Mnist::trainer::<B>(), &train, &test),
+        2 => train_or_eval(args, Mnist::parallel_trainer::<B, { B / 2 }>(2)?, &train, &test),
+        4 => train_or_eval(args, Mnist::parallel_trainer::<B, { B / 4 }>(4)?, &train, &test),
+        t => Err(format!("--threads {t}: choose 1, 2 or 4").into()),
+    })?
 }
 
 fn train_or_eval<const B: usize>(
     args: &Args,
-    mut trainer: impl Fit<Mnist, 784, 10, B>,
+    mut trainer: impl Fit<Mnist, { Mnist::INPUT }, { Mnist::OUTPUT }, B>,
     train: &Dataset,
     test: &Dataset,
 ) -> AnyResult<()> {
     if let Some(weights) = &args.eval {
-        return common::evaluate_saved::<Mnist, B>(&mut trainer, weights, test);
+        return common::evaluate_saved(&mut trainer, weights, test);
     }
     let epochs = args.epochs.unwrap_or(5);
     let mut model = Mnist::new_boxed(Init::GlorotUniform, args.seed);
@@ -192,7 +180,7 @@ fn seed_replica(args: &Args, train: &Dataset, test: &Dataset) -> AnyResult<()> {
     let epochs = args.epochs.unwrap_or(100);
     let mut model = Replica::new_boxed(Init::Normal { mean: 0.0, std: 1.0 }, args.seed);
     let mut adam = Adam::new(AdamConfig { lr: args.lr, ..AdamConfig::keras() });
-    let mut trainer = Trainer::<Replica, 784, 10, FULL>::new();
+    let mut trainer = Replica::trainer::<FULL>();
     let mut rng = StdRng::seed_from_u64(args.seed);
     println!(
         "Seed replica: 784 → dense 128 → dense 10 (no activation), N(0, 1) weights and biases, \

@@ -30,7 +30,7 @@ use common::AnyResult;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use staticnn::prelude::*;
-use staticnn::{Dataset, ParallelTrainer, Split, Trainer};
+use staticnn::{Dataset, Split, with_batch_size};
 
 staticnn::model! {
     /// A small CNN for MNIST: 1×28×28 → 16×28×28 → 16×14×14 → 32×14×14 → 32×7×7 → 128 → 10.
@@ -53,7 +53,7 @@ Train (or evaluate) a small CNN on real MNIST.
 Usage: cargo run --release --example mnist_cnn -- [FLAGS]
 
   --epochs N         epochs to train [default: 3]
-  --batch-size B     samples per step: 16, 32, 64 or 128 (batch shapes are static) [default: 32]
+  --batch-size B     samples per step: 8, 16, 32, 64, 128 or 256 (batch shapes are static) [default: 32]
   --lr LR            Adam's learning rate [default: 0.001]
   --threads T        worker threads: 1 or 2, each taking a shard of every batch [default: 2 with 2+ cores]
   --seed S           seed for initialisation and shuffling [default: 42]
@@ -129,8 +129,8 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> AnyResult<()> {
     let started = Instant::now();
-    let mut train = Dataset::mnist(&args.data_dir, Split::Train, 784, 10)?;
-    let mut test = Dataset::mnist(&args.data_dir, Split::Test, 784, 10)?;
+    let mut train = Dataset::mnist(&args.data_dir, Split::Train)?;
+    let mut test = Dataset::mnist(&args.data_dir, Split::Test)?;
     if !args.raw_pixels {
         (train, test) = (standardize(&train)?, standardize(&test)?);
     }
@@ -144,39 +144,23 @@ fn run(args: &Args) -> AnyResult<()> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = args.threads.unwrap_or(if cores >= 2 { 2 } else { 1 });
     println!("Using {threads} thread{}", if threads == 1 { "" } else { "s" });
-    // Batch shapes are static: each supported size is compiled with its half as the shard
-    // size of the two-thread trainer.
-    macro_rules! sizes {
-        ($($b:literal / $half:literal),*) => {
-            match (args.batch_size, threads) {
-                $(
-                    ($b, 1) => train_or_eval(args, Trainer::<MnistCnn, 784, 10, $b>::new(), &train, &test),
-                    ($b, 2) => train_or_eval(
-                        args,
-                        ParallelTrainer::<MnistCnn, 784, 10, $b, $half>::new(2)?,
-                        &train,
-                        &test,
-                    ),
-                )*
-                (_, 1 | 2) => Err(format!(
-                    "--batch-size {} is not compiled into this example; choose 16, 32, 64 or 128",
-                    args.batch_size
-                ).into()),
-                (_, t) => Err(format!("--threads {t}: choose 1 or 2").into()),
-            }
-        };
-    }
-    sizes!(16 / 8, 32 / 16, 64 / 32, 128 / 64)
+    // Batch shapes are static: `with_batch_size!` compiles the common sizes, each with
+    // its half as the shard size of the two-thread trainer.
+    with_batch_size!(args.batch_size, B => match threads {
+        1 => train_or_eval(args, MnistCnn::trainer::<B>(), &train, &test),
+        2 => train_or_eval(args, MnistCnn::parallel_trainer::<B, { B / 2 }>(2)?, &train, &test),
+        t => Err(format!("--threads {t}: choose 1 or 2").into()),
+    })?
 }
 
 fn train_or_eval<const B: usize>(
     args: &Args,
-    mut trainer: impl Fit<MnistCnn, 784, 10, B>,
+    mut trainer: impl Fit<MnistCnn, { MnistCnn::INPUT }, { MnistCnn::OUTPUT }, B>,
     train: &Dataset,
     test: &Dataset,
 ) -> AnyResult<()> {
     if let Some(weights) = &args.eval {
-        return common::evaluate_saved::<MnistCnn, B>(&mut trainer, weights, test);
+        return common::evaluate_saved(&mut trainer, weights, test);
     }
 
     // PyTorch's default initialisation of `nn.Conv2d` and `nn.Linear`.

@@ -14,8 +14,8 @@
 use std::error::Error;
 use std::path::PathBuf;
 
-use staticnn::metrics::argmax;
 use staticnn::prelude::*;
+use staticnn::training::metrics::argmax;
 use staticnn::{Dataset, Split};
 
 staticnn::model! {
@@ -66,7 +66,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let args = Args::parse()?;
     let mut model = Mnist::zeroed_box();
     staticnn::load_safetensors(&mut *model, &args.weights)?;
-    let test = Dataset::mnist(&args.data_dir, Split::Test, 784, 10)?;
+    let test = Dataset::mnist(&args.data_dir, Split::Test)?;
     let count = args.count.min(test.len());
 
     let mut predictions = String::with_capacity(count);

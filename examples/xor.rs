@@ -2,7 +2,6 @@
 //!
 //! `cargo run --release --example xor`
 
-use staticnn::Trainer;
 use staticnn::prelude::*;
 
 staticnn::model! {
@@ -19,7 +18,7 @@ fn main() {
     let y = SMatrix::<f32, 1, 4>::from_column_slice(&[0., 1., 1., 0.]);
     let mut model = Xor::new_boxed(Init::GlorotUniform, 7);
     let mut adam = Adam::new(AdamConfig::with_lr(0.05));
-    let mut trainer = Trainer::<Xor, 2, 1, 4>::new();
+    let mut trainer = Xor::trainer::<4>();
     for step in 1..=500 {
         let loss =
             trainer.step(&mut model, &mut adam, &MeanSquaredError, &x, &y, 4).expect("training diverged");

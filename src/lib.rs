@@ -18,13 +18,16 @@
 //! }
 //!
 //! let model = Mnist::new_boxed(Init::HeUniform, 42);
-//! let logits: SVector<f32, 10> = model.forward(&SVector::zeros());
-//! assert_eq!(logits.len(), 10);
+//! let logits: MnistOutput = model.forward(&MnistInput::zeros());
+//! assert_eq!(logits.len(), Mnist::OUTPUT);
 //! ```
 //!
-//! The grammar, the generated items and the training API are described in the crate's
-//! README. This crate re-exports the macro and the runtime ([`staticnn_runtime`]), so one
-//! dependency is all a user needs.
+//! [`model!`] documents the grammar of a declaration and what it generates. The generated
+//! models implement [`Model`], [`Parameters`] and [`Initialize`], so everything else —
+//! the [`Layer`]s they are made of, [losses](Loss), [optimizers](Optimizer), the
+//! [`Trainer`]s, [data loading](Dataset) and [weight files](load_safetensors) — is written
+//! once in the runtime ([`staticnn_runtime`]), which this crate re-exports: one dependency
+//! is all a user needs.
 #![no_std]
 
 pub use staticnn_macros::model;
@@ -41,7 +44,7 @@ pub mod prelude {
     #[cfg(feature = "std")]
     pub use staticnn_runtime::Fit;
     pub use staticnn_runtime::{
-        Activation, Adam, AdamConfig, BatchTrainer, Init, Initialize, Loss, MeanSquaredError, Model,
-        Momentum, Optimizer, Parameters, Sgd, SoftmaxCrossEntropy,
+        Adam, AdamConfig, BatchTrainer, Init, Initialize, Layer, Loss, MeanSquaredError, Model, Momentum,
+        Optimizer, Parameters, Sgd, SoftmaxCrossEntropy,
     };
 }

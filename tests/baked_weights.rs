@@ -1,9 +1,9 @@
 //! `#[model(weights = "…")]`: weights baked in at compile time are bit for bit the ones a
 //! run-time load of the same file gives, for `f32` and `f64` models, and live in a `static`.
 
-use staticnn::Parameters;
 use staticnn::load_safetensors;
 use staticnn::nalgebra::SVector;
+use staticnn::{Model, Parameters};
 
 staticnn::model! {
     /// The interop fixture's MLP, baked in.

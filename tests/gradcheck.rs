@@ -1,5 +1,6 @@
-//! Finite-difference checks, in f64, of every backward pass: each activation and loss on
-//! its own, then whole generated models (parameter and input gradients).
+//! Finite-difference checks, in f64, of every backward pass: each loss on its own, then
+//! whole generated models (parameter and input gradients). The layers on their own are
+//! checked in `tests/gradcheck_layers.rs`.
 //!
 //! The error measure and step are those of `tests/common/gradcheck.rs`:
 //! `|analytic − numeric| / max(|analytic| + |numeric|, 1e-7)`, central differences, h = 1e-5.
@@ -7,51 +8,11 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use staticnn::prelude::*;
-use staticnn::{Identity, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
 
 #[path = "common/gradcheck.rs"]
 mod gradcheck;
 
 use gradcheck::{BAR, H, all_params, check_model, random, rel_err};
-
-/// Checks `dx = Jᵀ dy` of an activation against `∂/∂x Σ dy ⊙ f(x)`.
-fn check_activation<A: Activation>(act: A, name: &str) -> f64 {
-    let mut rng = StdRng::seed_from_u64(1);
-    let x = random::<6, 3>(&mut rng, 3.0);
-    let dy = random::<6, 3>(&mut rng, 1.0);
-    let mut y = SMatrix::<f64, 6, 3>::zeros();
-    act.forward(&x, &mut y);
-    let mut dx = SMatrix::<f64, 6, 3>::zeros();
-    act.backward(&x, &y, &dy, &mut dx);
-    let objective = |x: &SMatrix<f64, 6, 3>| {
-        let mut y = SMatrix::<f64, 6, 3>::zeros();
-        act.forward(x, &mut y);
-        y.component_mul(&dy).sum()
-    };
-    let mut worst: f64 = 0.0;
-    for i in 0..x.len() {
-        let (mut plus, mut minus) = (x, x);
-        plus[i] += H;
-        minus[i] -= H;
-        let numeric = (objective(&plus) - objective(&minus)) / (2.0 * H);
-        worst = worst.max(rel_err(dx[i], numeric));
-    }
-    assert!(worst <= BAR, "{name}: relative error {worst:e} exceeds {BAR:e}");
-    worst
-}
-
-#[test]
-fn activations_match_finite_differences() {
-    let worst = [
-        check_activation(Relu, "relu"),
-        check_activation(LeakyRelu(0.1), "leaky_relu"),
-        check_activation(Sigmoid, "sigmoid"),
-        check_activation(Tanh, "tanh"),
-        check_activation(Identity, "identity"),
-        check_activation(Softmax, "softmax"),
-    ];
-    println!("worst activation error: {:e}", worst.iter().cloned().fold(0.0, f64::max));
-}
 
 fn check_loss<L: Loss<f64, 5>>(loss: L, target: &L::Target<4>, len: usize, name: &str) {
     let mut rng = StdRng::seed_from_u64(2);

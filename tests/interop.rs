@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use staticnn::io::{WeightsError, load_safetensors, save_safetensors};
 use staticnn::nalgebra::{SMatrix, SVector};
-use staticnn::{Loss, Parameters, SoftmaxCrossEntropy};
+use staticnn::{Loss, Model, Parameters, SoftmaxCrossEntropy};
 
 staticnn::model! {
     pub struct Mlp { input(784), dense(128), relu, dense(10) }

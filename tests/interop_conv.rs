@@ -5,9 +5,9 @@
 //! `tests/fixtures/small_cnn_f64.safetensors`, baked in with `#[model(weights = …)]`, gives
 //! the same parameters bit for bit.
 
-use staticnn::Parameters;
 use staticnn::io::{from_safetensors_bytes, to_safetensors_bytes};
 use staticnn::nalgebra::SVector;
+use staticnn::{Model, Parameters};
 
 staticnn::model! {
     /// `nn.Sequential(nn.Conv2d(2, 3, (3, 2), stride=2, padding=1), nn.ReLU(),

@@ -1,7 +1,6 @@
 //! The data-parallel trainer computes what the single-threaded one does.
 
 use staticnn::prelude::*;
-use staticnn::{ParallelTrainer, Trainer};
 
 staticnn::model! {
     struct Net { input(6), dense(8), relu, dense(3) }
@@ -34,9 +33,9 @@ fn assert_close(a: &[f32], b: &[f32], what: &str) {
 #[test]
 fn shards_give_the_single_thread_result() {
     for len in [8, 5, 3] {
-        let single = train(Trainer::<Net, 6, 3, 8>::new(), len);
-        let two = train(ParallelTrainer::<Net, 6, 3, 8, 4>::new(2).unwrap(), len);
-        let four = train(ParallelTrainer::<Net, 6, 3, 8, 2>::new(2).unwrap(), len);
+        let single = train(Net::trainer::<8>(), len);
+        let two = train(Net::parallel_trainer::<8, 4>(2).unwrap(), len);
+        let four = train(Net::parallel_trainer::<8, 2>(2).unwrap(), len);
         for other in [&two, &four] {
             assert_close(&single.0, &other.0, "losses");
             assert_close(&single.1, &other.1, "weights");

@@ -1,7 +1,7 @@
 //! End-to-end training: XOR must be learned exactly, deterministically, in bounded steps.
 
+use staticnn::TrainError;
 use staticnn::prelude::*;
-use staticnn::{TrainError, Trainer};
 
 staticnn::model! {
     /// 2 → 8 → 1 with a sigmoid output.
@@ -32,7 +32,7 @@ fn train_xor(seed: u64) -> (Option<usize>, Vec<f32>) {
     let y = SMatrix::<f32, 1, 4>::from_column_slice(&[0., 1., 1., 0.]);
     let mut model = Xor::new_boxed(Init::GlorotUniform, seed);
     let mut adam = Adam::new(AdamConfig::with_lr(0.05));
-    let mut trainer = Trainer::<Xor, 2, 1, 4>::new();
+    let mut trainer = Xor::trainer::<4>();
     let mut solved = None;
     for step in 1..=1000 {
         trainer.step(&mut model, &mut adam, &MeanSquaredError, &x, &y, 4).unwrap();
@@ -61,11 +61,11 @@ fn xor_classifier_reaches_full_accuracy() {
     let labels = [0u32, 1, 1, 0];
     let mut model = XorClasses::new_boxed(Init::PyTorch, 3);
     let mut adam = Adam::new(AdamConfig::with_lr(0.05));
-    let mut trainer = Trainer::<XorClasses, 2, 2, 4>::new();
+    let mut trainer = XorClasses::trainer::<4>();
     let mut correct = 0;
     for _ in 0..300 {
         trainer.step(&mut model, &mut adam, &SoftmaxCrossEntropy, &x, &labels, 4).unwrap();
-        correct = staticnn::metrics::count_correct(trainer.output(), &labels, 4);
+        correct = staticnn::training::metrics::count_correct(trainer.output(), &labels, 4);
     }
     assert_eq!(correct, 4);
 }
@@ -76,7 +76,7 @@ fn diverge(lr: f64) -> TrainError {
     let labels = [0u32, 1, 1, 0];
     let mut model = XorClasses::new_boxed(Init::HeUniform, 3);
     let mut sgd = Sgd::new(lr);
-    let mut trainer = Trainer::<XorClasses, 2, 2, 4>::new();
+    let mut trainer = XorClasses::trainer::<4>();
     (0..100)
         .find_map(|_| trainer.step(&mut model, &mut sgd, &SoftmaxCrossEntropy, &x, &labels, 4).err())
         .expect("a huge learning rate must diverge")

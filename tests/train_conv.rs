@@ -5,7 +5,7 @@
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use staticnn::prelude::*;
-use staticnn::{Dataset, Fit, Split, Trainer};
+use staticnn::{Dataset, Fit, Split};
 
 staticnn::model! {
     /// 1×28×28 → 6×14×14 → 6×7×7 (+ a residual block) → 10.
@@ -21,12 +21,12 @@ staticnn::model! {
 
 #[test]
 fn tiny_cnn_learns_mnist() {
-    let data = Dataset::mnist(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist"), Split::Test, 784, 10)
+    let data = Dataset::mnist(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist"), Split::Test)
         .expect("the vendored MNIST files");
     let (train, held_out) = (data.subset(..2000), data.subset(9000..));
     let mut model = TinyCnn::new_boxed(Init::PyTorch, 3);
     let mut adam = Adam::new(AdamConfig::with_lr(3e-3));
-    let mut trainer = Trainer::<TinyCnn, 784, 10, 16>::new();
+    let mut trainer = TinyCnn::trainer::<16>();
     let mut rng = StdRng::seed_from_u64(3);
     let before = trainer.evaluate(&model, &SoftmaxCrossEntropy, &held_out, None).expect("evaluate");
     for _ in 0..2 {

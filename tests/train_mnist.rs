@@ -4,7 +4,7 @@
 
 use staticnn::prelude::*;
 use staticnn::rand::{SeedableRng, rngs::StdRng};
-use staticnn::{Dataset, ParallelTrainer, Split, Trainer};
+use staticnn::{Dataset, Split};
 
 staticnn::model! {
     pub struct Mnist { input(784), dense(128), relu, dense(10) }
@@ -13,8 +13,8 @@ staticnn::model! {
 /// Trains one epoch over the 8 000 images (250 steps) and returns the test accuracy.
 fn accuracy_after_250_steps(trainer: &mut impl Fit<Mnist, 784, 10, 32>) -> f64 {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist");
-    let train = Dataset::mnist(dir, Split::Train, 784, 10).expect("vendored MNIST").subset(..8000);
-    let test = Dataset::mnist(dir, Split::Test, 784, 10).expect("vendored MNIST").subset(..2000);
+    let train = Dataset::mnist(dir, Split::Train).expect("vendored MNIST").subset(..8000);
+    let test = Dataset::mnist(dir, Split::Test).expect("vendored MNIST").subset(..2000);
     let mut model = Mnist::new_boxed(Init::GlorotUniform, 42);
     let mut adam = Adam::new(AdamConfig::with_lr(1e-3));
     let mut rng = StdRng::seed_from_u64(42);
@@ -29,8 +29,8 @@ fn accuracy_after_250_steps(trainer: &mut impl Fit<Mnist, 784, 10, 32>) -> f64 {
 
 #[test]
 fn mlp_learns_mnist_in_250_steps() {
-    let single = accuracy_after_250_steps(&mut Trainer::<Mnist, 784, 10, 32>::new());
-    let parallel = accuracy_after_250_steps(&mut ParallelTrainer::<Mnist, 784, 10, 32, 16>::new(2).unwrap());
+    let single = accuracy_after_250_steps(&mut Mnist::trainer::<32>());
+    let parallel = accuracy_after_250_steps(&mut Mnist::parallel_trainer::<32, 16>(2).unwrap());
     println!("test accuracy after 250 steps: {single:.4} (1 thread), {parallel:.4} (2 threads)");
     assert!(single > 0.85, "{single}");
     assert!((single - parallel).abs() <= 0.005, "{single} vs {parallel}");

@@ -44,8 +44,8 @@ pub struct EpochReport {
 /// program's line after each (`Epoch N, Loss: …, Train Acc: …, Test Acc: …` with the epoch's
 /// time and samples/s) and a progress bar while it runs; then the total time.
 #[allow(clippy::too_many_arguments)]
-pub fn train_epochs<M, const B: usize>(
-    trainer: &mut impl Fit<M, 784, 10, B>,
+pub fn train_epochs<M, const IN: usize, const OUT: usize, const B: usize>(
+    trainer: &mut impl Fit<M, IN, OUT, B>,
     model: &mut M,
     adam: &mut (impl Optimizer<M> + Send),
     train: &Dataset,
@@ -55,7 +55,7 @@ pub fn train_epochs<M, const B: usize>(
     quiet: bool,
 ) -> AnyResult<Vec<EpochReport>>
 where
-    M: Model<784, 10>,
+    M: Model<IN, OUT>,
 {
     let mut history = Vec::new();
     for epoch in 1..=epochs {
@@ -82,14 +82,14 @@ where
 }
 
 /// Loads `weights` into a zeroed `M` and prints its test loss, accuracy and confusion matrix.
-pub fn evaluate_saved<M: Model<784, 10>, const B: usize>(
-    trainer: &mut impl Fit<M, 784, 10, B>,
+pub fn evaluate_saved<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize>(
+    trainer: &mut impl Fit<M, IN, OUT, B>,
     weights: &Path,
     test: &Dataset,
 ) -> AnyResult<()> {
     let mut model = M::zeroed_box();
     staticnn::load_safetensors(&mut *model, weights)?;
-    let mut confusion = ConfusionMatrix::new(10);
+    let mut confusion = ConfusionMatrix::new(OUT);
     let metrics = trainer.evaluate(&model, &SoftmaxCrossEntropy, test, Some(&mut confusion))?;
     println!(
         "{}: test loss {:.4}, test accuracy {:.2}% ({} of {})\n\n{confusion}",

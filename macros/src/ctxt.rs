@@ -1,35 +1,61 @@
-//! Collects every error found while checking a declaration, to report them all at once.
+//! Collects every error found while checking a declaration, to report them all at once
+//! (serde_derive's `Ctxt`).
 
 use std::fmt::Display;
 
 use proc_macro2::Span;
+use quote::ToTokens;
 
-/// An error sink: checks push errors here and carry on.
-#[derive(Default)]
+/// An error sink: checks push errors here and carry on. It must be consumed by
+/// [`finish`](Ctxt::finish); dropping one unfinished is a bug in the macro (errors would be
+/// lost), caught by a panic in `Drop` as serde_derive does.
 pub struct Ctxt {
-    errors: Vec<syn::Error>,
+    /// `None` once finished.
+    errors: Option<Vec<syn::Error>>,
+}
+
+impl Default for Ctxt {
+    fn default() -> Self {
+        Ctxt { errors: Some(Vec::new()) }
+    }
 }
 
 impl Ctxt {
     /// Records an error at `span`.
     pub fn error(&mut self, span: Span, message: impl Display) {
-        self.errors.push(syn::Error::new(span, message));
+        self.push(syn::Error::new(span, message));
+    }
+
+    /// Records an error covering all of `tokens` (`-3` as a whole, not just its sign).
+    pub fn error_spanned_by(&mut self, tokens: impl ToTokens, message: impl Display) {
+        self.push(syn::Error::new_spanned(tokens.into_token_stream(), message));
     }
 
     /// Records an already built error (from a literal that failed to parse, say).
     pub fn push(&mut self, error: syn::Error) {
-        self.errors.push(error);
+        if let Some(errors) = &mut self.errors {
+            errors.push(error);
+        }
     }
 
-    /// `Ok(value)` if nothing was recorded, otherwise all errors combined into one.
-    pub fn finish<T>(self, value: T) -> syn::Result<T> {
-        let mut errors = self.errors.into_iter();
-        match errors.next() {
-            None => Ok(value),
-            Some(mut first) => {
-                first.extend(errors);
-                Err(first)
-            }
+    /// Whether nothing has been recorded so far.
+    pub fn is_clean(&self) -> bool {
+        self.errors.as_ref().is_none_or(Vec::is_empty)
+    }
+
+    /// All errors combined into one, or `None` if nothing was recorded.
+    pub fn finish(mut self) -> Option<syn::Error> {
+        let mut errors = self.errors.take().unwrap_or_default().into_iter();
+        let mut first = errors.next()?;
+        first.extend(errors);
+        Some(first)
+    }
+}
+
+impl Drop for Ctxt {
+    fn drop(&mut self) {
+        if self.errors.is_some() && !std::thread::panicking() {
+            panic!("staticnn-macros bug: a Ctxt was dropped without `finish`, losing its errors");
         }
     }
 }

@@ -5,7 +5,7 @@
 //! with PyTorch's shape and the model's dtype, and nothing else in the file), and emits
 //!
 //! ```text
-//! impl Name { pub const TRAINED: Self = Self { layer0: Dense { weight: …, bias: … }, … }; }
+//! impl Name { pub const TRAINED: Self = unsafe { transmute::<[f32; LEN], Self>([…]) }; }
 //! ```
 //!
 //! with every parameter written as an exact float literal (Rust prints the shortest
@@ -17,8 +17,11 @@
 //! A relative path is resolved from the directory of the source file holding the
 //! `model!` call, as `include_bytes!` resolves its argument.
 //!
-//! Adding a layer kind with parameters means extending [`layer_tensors`] (what the file
-//! must hold for it) and [`layer_value`] (how its runtime value is written).
+//! Nothing here depends on the kind of a layer: each [`Kind`](crate::layers::Kind) lists
+//! its tensors ([`TensorSpec`](crate::layers::TensorSpec)) with their PyTorch shapes and whether the runtime stores
+//! them transposed, and the model's memory is those tensors one after the other (the
+//! `Parameters` layout the size assertion of [`expand`](crate::expand) proves), so the
+//! constant is one array of the model's length reinterpreted as the model.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -28,97 +31,23 @@ use quote::{ToTokens, quote};
 use safetensors::{Dtype, SafeTensors};
 use syn::LitStr;
 
-use crate::check::{Layer, LayerKind, Model, Shape};
+use crate::ctxt::Ctxt;
+use crate::ir::Model;
 
 /// How many tensor names an error lists before eliding the rest.
 const LISTED_NAMES: usize = 10;
 
-/// One parameter tensor of a layer, as a weight file holds it.
-pub struct TensorSpec {
-    /// The parameter's name within the layer: the key is `label.param`.
-    pub param: &'static str,
-    /// Its shape in PyTorch's convention (row-major in the file).
-    pub shape: Vec<usize>,
-}
-
-/// The tensors `layer` holds, in the order its runtime type stores them (its
-/// `Parameters::visit` order). Empty for layers without parameters.
-pub fn layer_tensors(layer: &Layer) -> Vec<TensorSpec> {
-    match layer.kind {
-        LayerKind::Dense => vec![
-            TensorSpec { param: "weight", shape: vec![layer.output, layer.input] },
-            TensorSpec { param: "bias", shape: vec![layer.output] },
-        ],
-        LayerKind::Conv2d(conv) => match (layer.input_shape, layer.output_shape) {
-            (Shape::Image { c, .. }, Shape::Image { c: oc, .. }) => vec![
-                TensorSpec { param: "weight", shape: vec![oc, c, conv.kh, conv.kw] },
-                TensorSpec { param: "bias", shape: vec![oc] },
-            ],
-            _ => Vec::new(),
-        },
-        LayerKind::Activation(_)
-        | LayerKind::MaxPool(_)
-        | LayerKind::AvgPool(_)
-        | LayerKind::GlobalAvgPool
-        | LayerKind::Flatten
-        | LayerKind::Residual(_) => Vec::new(),
-    }
-}
-
-/// The constant expression building `layer`'s runtime value from its tensors, given in
-/// [`layer_tensors`] order as row-major element literals.
-fn layer_value(model: &Model, layer: &Layer, tensors: &[Vec<TokenStream>]) -> TokenStream {
-    let krate = &model.krate;
-    let na = quote!(#krate::__private::nalgebra);
-    match (&layer.kind, tensors) {
-        (LayerKind::Dense, [weight, bias]) => {
-            // nalgebra stores the `O × I` weight column-major: PyTorch's `[O, I]` transposed.
-            let weight = column_major(weight, layer.output, layer.input);
-            quote! {
-                #krate::Dense {
-                    weight: #na::SMatrix::from_array_storage(#na::ArrayStorage(#weight)),
-                    bias: #na::SMatrix::from_array_storage(#na::ArrayStorage([[#(#bias),*]])),
-                }
-            }
-        }
-        (LayerKind::Conv2d(_), [weight, bias]) => {
-            // The `K × OC` weight is stored column-major, which is PyTorch's row-major
-            // `[OC, C, KH, KW]`: each output channel's kernel is one column.
-            let taps = weight.len() / bias.len().max(1);
-            let columns = weight.chunks(taps.max(1)).map(|column| quote!([#(#column),*]));
-            quote! {
-                #krate::Conv2d {
-                    weight: #na::SMatrix::from_array_storage(#na::ArrayStorage([#(#columns),*])),
-                    bias: #na::SMatrix::from_array_storage(#na::ArrayStorage([[#(#bias),*]])),
-                }
-            }
-        }
-        // `layer_tensors` lists no tensors for these, so they have no field to fill.
-        _ => quote!(()),
-    }
-}
-
-/// `[[col 0], [col 1], …]`: the `rows × cols` row-major `data` as nalgebra's array storage.
-fn column_major(data: &[TokenStream], rows: usize, cols: usize) -> TokenStream {
-    let columns = (0..cols).map(|c| {
-        let column = (0..rows).map(|r| &data[r * cols + c]);
-        quote!([#(#column),*])
-    });
-    quote!([#(#columns),*])
-}
-
 /// The `TRAINED` constant for a model with a `weights` option (nothing without one).
 ///
-/// On an error in the file, the errors are emitted together with a `TRAINED` equal to
-/// `ZERO`, so that code using the constant reports nothing beyond the real problem. When
-/// the declaration itself has errors (`spec_ok` false) the file is not checked against it.
-pub fn expand(model: &Model, spec_ok: bool) -> TokenStream {
+/// Problems with the file are recorded in `cx`, and then `TRAINED` equals `ZERO`, so that
+/// code using the constant reports nothing beyond the real problem. When the declaration
+/// itself has errors (`cx` not clean) the file is not checked against it.
+pub fn expand(cx: &mut Ctxt, model: &Model) -> TokenStream {
     let Some(file) = &model.weights else { return TokenStream::new() };
-    let result = if spec_ok { bake(model, file) } else { Err(None) };
-    result.unwrap_or_else(|error| {
-        let (ident, error) = (model.ident, error.map(|e| e.to_compile_error()));
+    let baked = if cx.is_clean() { bake(cx, model, file) } else { None };
+    let ident = model.ident;
+    baked.unwrap_or_else(|| {
         quote! {
-            #error
             impl #ident {
                 #[allow(missing_docs)]
                 pub const TRAINED: Self = Self::ZERO;
@@ -127,30 +56,44 @@ pub fn expand(model: &Model, spec_ok: bool) -> TokenStream {
     })
 }
 
-/// Reads and checks the file, then writes the constant.
-fn bake(model: &Model, file: &LitStr) -> Result<TokenStream, Option<syn::Error>> {
+/// Reads and checks the file, then writes the constant; `None` after recording what is
+/// wrong with the file.
+fn bake(cx: &mut Ctxt, model: &Model, file: &LitStr) -> Option<TokenStream> {
     let written = file.value();
-    let fail = |message: String| syn::Error::new(file.span(), message);
     let path = resolve(file);
-    let bytes = std::fs::read(&path).map_err(|e| {
-        Some(fail(format!(
-            "cannot read weight file `{written}`: {e}; a relative path is resolved from the \
-             directory of the source file holding this `model!`, as `include_bytes!` does"
-        )))
-    })?;
-    let st = SafeTensors::deserialize(&bytes)
-        .map_err(|e| Some(fail(format!("weight file `{written}` is not a valid safetensors file: {e}"))))?;
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            cx.error(
+                file.span(),
+                format_args!(
+                    "cannot read weight file `{written}`: {e}; a relative path is resolved from the \
+                     directory of the source file holding this `model!`, as `include_bytes!` does"
+                ),
+            );
+            return None;
+        }
+    };
+    let st = match SafeTensors::deserialize(&bytes) {
+        Ok(st) => st,
+        Err(e) => {
+            cx.error(
+                file.span(),
+                format_args!("weight file `{written}` is not a valid safetensors file: {e}"),
+            );
+            return None;
+        }
+    };
 
     let scalar = model.scalar.to_string();
     let dtype = if scalar == "f64" { Dtype::F64 } else { Dtype::F32 };
     let mut errors: Vec<String> = Vec::new();
     let mut wrong_dtype: Vec<(String, Dtype)> = Vec::new();
     let mut expected = BTreeSet::new();
-    let mut fields = Vec::new();
+    let mut values = Vec::new();
     for layer in model.param_layers() {
-        let mut tensors = Vec::new();
         let mut missing = Vec::new();
-        for spec in layer_tensors(layer) {
+        for spec in layer.tensors() {
             let key = format!("{}.{}", layer.label, spec.param);
             expected.insert(key.clone());
             let Ok(view) = st.tensor(&key) else {
@@ -169,18 +112,26 @@ fn bake(model: &Model, file: &LitStr) -> Result<TokenStream, Option<syn::Error>>
             } else if view.dtype() != dtype {
                 wrong_dtype.push((key, view.dtype()));
             } else {
-                let values = literals(dtype == Dtype::F64, view.data());
-                let expected_len: usize = spec.shape.iter().product();
-                if values.len() != expected_len {
+                let tensor = literals(dtype == Dtype::F64, view.data());
+                if tensor.len() != spec.len() {
                     // safetensors validates this; a file that slips through is corrupt.
                     errors.push(format!(
                         "weight file `{written}`: tensor `{key}` holds {} values, but its shape {:?} \
-                         needs {expected_len}",
-                        values.len(),
-                        spec.shape
+                         needs {}",
+                        tensor.len(),
+                        spec.shape,
+                        spec.len()
                     ));
+                } else if spec.transposed && spec.shape.len() == 2 {
+                    let (rows, cols) = (spec.shape[0], spec.shape[1]);
+                    values.extend(
+                        (0..cols)
+                            .flat_map(|c| (0..rows).map(move |r| r * cols + c))
+                            .map(|i| tensor[i].clone()),
+                    );
+                } else {
+                    values.extend(tensor);
                 }
-                tensors.push(values);
             }
         }
         if !missing.is_empty() {
@@ -197,10 +148,6 @@ fn bake(model: &Model, file: &LitStr) -> Result<TokenStream, Option<syn::Error>>
                 layer.label,
                 layer.describe()
             ));
-        }
-        if errors.is_empty() && wrong_dtype.is_empty() {
-            let (field, value) = (&layer.field, layer_value(model, layer, &tensors));
-            fields.push(quote!(#field: #value));
         }
     }
     if let Some((key, found)) = wrong_dtype.first() {
@@ -229,15 +176,14 @@ fn bake(model: &Model, file: &LitStr) -> Result<TokenStream, Option<syn::Error>>
             list(&unexpected)
         ));
     }
-    if let Some((first, rest)) = errors.split_first() {
-        let mut error = fail(first.clone());
-        for message in rest {
-            error.combine(fail(message.clone()));
+    if !errors.is_empty() {
+        for message in errors {
+            cx.error(file.span(), message);
         }
-        return Err(Some(error));
+        return None;
     }
 
-    let ident = model.ident;
+    let (ident, t, len) = (model.ident, &model.scalar, Literal::usize_unsuffixed(values.len()));
     let doc = format!(
         " The parameters stored in `{written}`, baked in at compile time (no parsing at run \
          time). Use it in a `static` (`static MODEL: {ident} = {ident}::TRAINED;`) to keep the \
@@ -250,10 +196,14 @@ fn bake(model: &Model, file: &LitStr) -> Result<TokenStream, Option<syn::Error>>
             const _: &[u8] = ::core::include_bytes!(#p);
         )
     });
-    Ok(quote! {
+    Some(quote! {
         impl #ident {
             #[doc = #doc]
-            pub const TRAINED: Self = Self { #(#fields,)* };
+            #[doc = ""]
+            /// SAFETY of the `transmute`: the model is its tensors' scalars one after the other,
+            /// with no padding (asserted where it implements `Parameters`), any bits are a valid
+            /// float, and `transmute` checks that the sizes agree.
+            pub const TRAINED: Self = unsafe { ::core::mem::transmute::<[#t; #len], Self>([#(#values),*]) };
         }
         #track
     })

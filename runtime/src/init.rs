@@ -40,9 +40,6 @@ pub enum Init {
 }
 
 impl Init {
-    /// Keras's `Dense` default: Glorot uniform weights, zero biases.
-    pub const KERAS: Init = Init::GlorotUniform;
-
     /// Fills one layer's weights and biases for the given fan-in and fan-out.
     pub fn fill<T: Float, R: Rng + ?Sized>(
         &self,

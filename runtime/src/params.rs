@@ -21,12 +21,12 @@ pub enum Storage {
 
 /// The logical shape of a tensor (up to 4 dimensions), in PyTorch's convention.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Shape {
+pub struct TensorShape {
     dims: [usize; 4],
     rank: usize,
 }
 
-impl Shape {
+impl TensorShape {
     /// A shape from its dimensions (at most 4).
     pub const fn new<const N: usize>(dims: [usize; N]) -> Self {
         assert!(N <= 4, "tensors have at most 4 dimensions");
@@ -36,7 +36,7 @@ impl Shape {
             all[i] = dims[i];
             i += 1;
         }
-        Shape { dims: all, rank: N }
+        TensorShape { dims: all, rank: N }
     }
 
     /// The dimensions, outermost first.
@@ -55,13 +55,13 @@ impl Shape {
     }
 }
 
-impl fmt::Debug for Shape {
+impl fmt::Debug for TensorShape {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
     }
 }
 
-impl fmt::Display for Shape {
+impl fmt::Display for TensorShape {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[")?;
         for (i, d) in self.dims().iter().enumerate() {
@@ -106,7 +106,7 @@ pub struct Tensor<'a, T> {
     /// Its name.
     pub name: TensorName,
     /// Its logical (PyTorch) shape.
-    pub shape: Shape,
+    pub shape: TensorShape,
     /// How `data` is ordered.
     pub storage: Storage,
     /// The elements, in `storage` order.
@@ -119,7 +119,7 @@ pub struct TensorMut<'a, T> {
     /// Its name.
     pub name: TensorName,
     /// Its logical (PyTorch) shape.
-    pub shape: Shape,
+    pub shape: TensorShape,
     /// How `data` is ordered.
     pub storage: Storage,
     /// The elements, in `storage` order.

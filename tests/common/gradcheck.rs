@@ -1,4 +1,5 @@
-//! Finite-difference checking shared by the gradient tests (`tests/gradcheck*.rs`).
+//! Finite-difference checking shared by the gradient tests (`tests/gradcheck*.rs`): of
+//! single layers in `gradcheck_layers.rs`, of whole models in the others.
 //!
 //! The error measure is `|analytic − numeric| / max(|analytic| + |numeric|, 1e-7)`: relative
 //! wherever the gradient is not vanishingly small. Central differences with `h = 1e-5`.
@@ -26,6 +27,7 @@ pub fn random<const R: usize, const C: usize>(rng: &mut StdRng, scale: f64) -> S
 /// at `params` (indices into the flat parameter slice) and for the inputs (every one when
 /// there are at most 1 000, else 40 spread over them); returns the worst relative error.
 /// Also checks that `backward_params` gives `backward`'s parameter gradients.
+#[allow(dead_code)] // the layer checks need no model
 pub fn check_model<M, L, const IN: usize, const OUT: usize, const B: usize>(
     model: &mut M,
     loss: &L,

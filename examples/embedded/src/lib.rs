@@ -16,8 +16,8 @@
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
-use staticnn::metrics::argmax;
 use staticnn::prelude::*;
+use staticnn::training::metrics::argmax;
 use staticnn::{TrainError, train_step};
 
 staticnn::model! {
@@ -242,7 +242,7 @@ pub fn train_digits<const N: usize>(
                 grad_out,
             )?;
             let logits = Digits::train_output(cache);
-            train_correct += staticnn::metrics::count_correct(logits, &targets, batch.len());
+            train_correct += staticnn::training::metrics::count_correct(logits, &targets, batch.len());
             loss_sum += loss;
             batches += 1;
         }

@@ -61,6 +61,22 @@ impl<T, const IN: usize, const B: usize> fmt::Debug for Batch<T, IN, B> {
 }
 
 impl Dataset {
+    /// Checks that this dataset fits a model from `IN` inputs to `OUT` outputs: samples of
+    /// `IN` values, and no more classes than outputs ([`DataError::ModelMismatch`]).
+    /// Training and evaluation ([`Fit`](crate::Fit)) check this before the first batch.
+    pub fn check_model<const IN: usize, const OUT: usize>(&self) -> Result<(), DataError> {
+        if self.features() == IN && self.classes() <= OUT {
+            Ok(())
+        } else {
+            Err(DataError::ModelMismatch {
+                features: self.features(),
+                classes: self.classes(),
+                input: IN,
+                output: OUT,
+            })
+        }
+    }
+
     /// Copies the samples at `indices` (at most `B` of them) into the columns of `batch`,
     /// converted to `T`, with their labels; sets `batch.len` to their number and zeroes
     /// the remaining columns and labels.
@@ -123,7 +139,7 @@ impl Dataset {
     /// use rand::{SeedableRng, rngs::StdRng};
     /// use staticnn_runtime::data::{Batch, Dataset, Split};
     ///
-    /// let train = Dataset::mnist("data/mnist", Split::Train, 784, 10)?;
+    /// let train = Dataset::mnist("data/mnist", Split::Train)?;
     /// let mut batch = Batch::<f32, 784, 128>::zeroed_box();
     /// let mut rng = StdRng::seed_from_u64(42);
     /// for _epoch in 0..3 {

@@ -34,7 +34,7 @@ impl fmt::Debug for Dataset {
 }
 
 /// The first label not in `0..classes`, as an error.
-fn check_labels(labels: &[u8], classes: usize, path: Option<&Path>) -> Result<(), DataError> {
+fn check_label_range(labels: &[u8], classes: usize, path: Option<&Path>) -> Result<(), DataError> {
     match labels.iter().position(|&l| usize::from(l) >= classes) {
         Some(index) => Err(DataError::LabelOutOfRange {
             path: path.map(Path::to_path_buf),
@@ -62,12 +62,25 @@ impl Dataset {
         input_width: usize,
         classes: usize,
     ) -> Result<Self, DataError> {
-        if input_width == 0 {
+        Self::load_idx(images.as_ref(), labels.as_ref(), Some(input_width), classes)
+    }
+
+    /// [`from_idx_files`](Self::from_idx_files), with the input width taken from the images
+    /// file unless `input_width` is given.
+    pub(super) fn load_idx(
+        images: &Path,
+        labels: &Path,
+        input_width: Option<usize>,
+        classes: usize,
+    ) -> Result<Self, DataError> {
+        if input_width == Some(0) {
             return Err(DataError::ZeroFeatures);
         }
         let images = IdxReader::open(images)?;
         images.check_images()?;
-        if images.header().item_elements() != input_width {
+        let found = images.header().item_elements();
+        let input_width = input_width.unwrap_or(found);
+        if found != input_width || found == 0 {
             return Err(DataError::InputWidth {
                 path: images.path().to_path_buf(),
                 item_dims: images.header().item_dims().to_vec(),
@@ -75,7 +88,7 @@ impl Dataset {
             });
         }
         let labels = IdxReader::open(labels)?;
-        labels.check_labels()?;
+        labels.check_label_header()?;
         if images.header().items() != labels.header().items() {
             return Err(DataError::CountMismatch {
                 images: images.path().to_path_buf(),
@@ -86,7 +99,7 @@ impl Dataset {
         }
         let labels_path = labels.path().to_path_buf();
         let labels = labels.into_labels()?;
-        check_labels(&labels, classes, Some(&labels_path))?;
+        check_label_range(&labels, classes, Some(&labels_path))?;
         let images = images.into_images()?;
         Ok(Dataset { images, labels, features: input_width, classes })
     }
@@ -114,7 +127,7 @@ impl Dataset {
                 features,
             });
         }
-        check_labels(&labels, classes, None)?;
+        check_label_range(&labels, classes, None)?;
         if let Some(at) = images.iter().position(|v| !v.is_finite()) {
             return Err(DataError::NonFinite {
                 path: None,

@@ -186,6 +186,17 @@ pub enum DataError {
         /// The dataset's values per sample.
         features: usize,
     },
+    /// The dataset does not fit the model it is to train or evaluate.
+    ModelMismatch {
+        /// The dataset's values per sample.
+        features: usize,
+        /// The dataset's classes.
+        classes: usize,
+        /// The model's input width.
+        input: usize,
+        /// The model's output width (its number of classes).
+        output: usize,
+    },
     /// More indices than the batch has columns.
     BatchOverflow {
         /// Indices given.
@@ -203,9 +214,9 @@ pub enum DataError {
 }
 
 /// `a × b × ...` for an error message.
-struct Dims<'a, T>(&'a [T]);
+struct DimList<'a, T>(&'a [T]);
 
-impl<T: fmt::Display> fmt::Display for Dims<'_, T> {
+impl<T: fmt::Display> fmt::Display for DimList<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[")?;
         for (i, d) in self.0.iter().enumerate() {
@@ -219,9 +230,9 @@ impl<T: fmt::Display> fmt::Display for Dims<'_, T> {
 }
 
 /// A file path, or a note that the data came from memory.
-struct Origin<'a>(Option<&'a Path>);
+struct DataSource<'a>(Option<&'a Path>);
 
-impl fmt::Display for Origin<'_> {
+impl fmt::Display for DataSource<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
             Some(path) => write!(f, "{}", path.display()),
@@ -265,25 +276,25 @@ impl fmt::Display for DataError {
                 f,
                 "{}: the header's dimensions {} describe more data than this machine can address",
                 path.display(),
-                Dims(dims)
+                DimList(dims)
             ),
             DataError::WrongRank { path, expected: IdxContents::Images, dims } => write!(
                 f,
                 "{}: an images file must have rank 2 or more ([count, ...]), this one has rank {} (dims {}); is it a labels file?",
                 path.display(),
                 dims.len(),
-                Dims(dims)
+                DimList(dims)
             ),
             DataError::WrongRank { path, expected: IdxContents::Labels, dims } => write!(
                 f,
                 "{}: a labels file must have rank 1 ([count]), this one has rank {} (dims {}); is it an images file?",
                 path.display(),
                 dims.len(),
-                Dims(dims)
+                DimList(dims)
             ),
             DataError::InputWidth { path, item_dims, input_width } => {
                 let values = item_dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
-                write!(f, "{}: each sample has dims {}", path.display(), Dims(item_dims))?;
+                write!(f, "{}: each sample has dims {}", path.display(), DimList(item_dims))?;
                 if let Some(values) = values {
                     write!(f, " = {values} values")?;
                 }
@@ -307,7 +318,7 @@ impl fmt::Display for DataError {
             DataError::NonFinite { path, sample, feature, value } => write!(
                 f,
                 "{}: sample {sample}, value {feature} is {value}, not a finite number",
-                Origin(path.as_deref())
+                DataSource(path.as_deref())
             ),
             DataError::LabelNotByte { path, index, value } => {
                 write!(f, "{}: label {index} is {value}, not a class index in 0..=255", path.display())
@@ -315,7 +326,7 @@ impl fmt::Display for DataError {
             DataError::LabelOutOfRange { path, index, label, classes } => write!(
                 f,
                 "{}: sample {index} has label {label}, outside the model's {classes} classes (0..{classes})",
-                Origin(path.as_deref())
+                DataSource(path.as_deref())
             ),
             DataError::CountMismatch { images, image_count, labels, label_count } => write!(
                 f,
@@ -342,6 +353,16 @@ impl fmt::Display for DataError {
             DataError::BatchWidth { batch_rows, features } => write!(
                 f,
                 "the batch holds samples of {batch_rows} values but the dataset's samples have {features}"
+            ),
+            DataError::ModelMismatch { features, classes, input, output } => write!(
+                f,
+                "the dataset does not fit the model: its samples have {features} values and {classes} classes, \
+                 the model takes {input} inputs and has {output} outputs{}",
+                if features != input {
+                    " (the input widths differ)"
+                } else {
+                    " (the dataset has more classes than the model has outputs)"
+                }
             ),
             DataError::BatchOverflow { indices, batch_size } => {
                 write!(f, "{indices} sample indices do not fit a batch of {batch_size}")

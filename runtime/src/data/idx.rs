@@ -226,7 +226,7 @@ impl Read for TrackedFile {
 }
 
 /// Reads until `buf` is full or the stream ends; returns the bytes read.
-fn read_full(reader: &mut (impl Read + ?Sized), buf: &mut [u8]) -> io::Result<usize> {
+fn read_to_fill(reader: &mut (impl Read + ?Sized), buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match reader.read(&mut buf[filled..]) {
@@ -270,7 +270,7 @@ struct Stream {
 impl Stream {
     /// Reads until `buf` is full or the stream ends; names the file in errors.
     fn read_full(&mut self, path: &Path, buf: &mut [u8]) -> Result<usize, DataError> {
-        read_full(&mut self.reader, buf).map_err(|e| self.error(path, e))
+        read_to_fill(&mut self.reader, buf).map_err(|e| self.error(path, e))
     }
 
     /// Turns an error from the stream into an I/O or a gzip error.
@@ -308,7 +308,7 @@ impl IdxReader {
         let file_len = metadata.is_file().then_some(metadata.len());
 
         let mut prefix = [0u8; 2];
-        let prefix_len = read_full(&mut file, &mut prefix).map_err(io_error)?;
+        let prefix_len = read_to_fill(&mut file, &mut prefix).map_err(io_error)?;
         let gzip = prefix_len == 2 && prefix == GZIP_MAGIC;
         let mut gzip_isize = None;
         // 18 bytes: the smallest gzip member (header, empty deflate block, trailer).
@@ -385,7 +385,7 @@ impl IdxReader {
     /// ([`DataError::LabelNotByte`]), and the data must be exactly as long as the header
     /// says ([`DataError::Truncated`], [`DataError::TrailingData`]).
     pub fn into_labels(mut self) -> Result<Vec<u8>, DataError> {
-        self.check_labels()?;
+        self.check_label_header()?;
         let element = self.header.element;
         let mut labels = Vec::new();
         let _ = labels.try_reserve_exact(self.reserve_hint());
@@ -412,7 +412,7 @@ impl IdxReader {
     }
 
     /// Checks that the header describes labels: rank 1, an integer type.
-    pub(crate) fn check_labels(&self) -> Result<(), DataError> {
+    pub(crate) fn check_label_header(&self) -> Result<(), DataError> {
         if self.header.dims.len() != 1 {
             return Err(DataError::WrongRank {
                 path: self.path.clone(),
@@ -583,7 +583,7 @@ fn decode_labels(element: ElementType, bytes: &[u8], out: &mut Vec<u8>) -> Resul
         ElementType::I32 => {
             push(out, bytes.chunks_exact(4).map(|b| i64::from(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))))
         }
-        // `check_labels` rejects float labels before any data is read.
+        // `check_label_header` rejects float labels before any data is read.
         ElementType::F32 | ElementType::F64 => Ok(()),
     }
 }

@@ -55,36 +55,38 @@ fn find(dir: &Path, prefix: &str, what: &str) -> Result<PathBuf, Vec<PathBuf>> {
 }
 
 impl Dataset {
+    /// MNIST's classes: the digits 0 to 9.
+    pub const MNIST_CLASSES: usize = 10;
+
     /// Loads MNIST's training or test set from `dir`, which holds the files under their
     /// standard names, raw or gzipped: `train-images-idx3-ubyte[.gz]` and
     /// `train-labels-idx1-ubyte[.gz]`, or `t10k-…` for the test set (the variants
     /// `train-images.idx3-ubyte` are accepted too).
     ///
-    /// `input_width` and `classes` are the model's (784 and 10 for a plain MNIST
-    /// classifier) and are checked as in [`from_idx_files`](Dataset::from_idx_files).
-    /// If a file is missing, [`DataError::MnistNotFound`] lists every path tried.
+    /// The samples are as wide as the images file says (784 for MNIST itself, or any
+    /// other size for a dataset in MNIST's format such as Fashion-MNIST), with
+    /// [`MNIST_CLASSES`](Self::MNIST_CLASSES) classes; a label outside them is an error.
+    /// Whether the data fits a model is checked when it meets one
+    /// ([`check_model`](Dataset::check_model)). If a file is missing,
+    /// [`DataError::MnistNotFound`] lists every path tried.
     ///
     /// ```no_run
     /// # fn main() -> Result<(), staticnn_runtime::data::DataError> {
     /// use staticnn_runtime::data::{Dataset, Split};
     ///
-    /// let train = Dataset::mnist("data/mnist", Split::Train, 784, 10)?;
-    /// let test = Dataset::mnist("data/mnist", Split::Test, 784, 10)?;
+    /// let train = Dataset::mnist("data/mnist", Split::Train)?;
+    /// let test = Dataset::mnist("data/mnist", Split::Test)?;
     /// assert_eq!((train.len(), test.len()), (60_000, 10_000));
+    /// assert_eq!((train.features(), train.classes()), (784, 10));
     /// # Ok(()) }
     /// ```
-    pub fn mnist(
-        dir: impl AsRef<Path>,
-        split: Split,
-        input_width: usize,
-        classes: usize,
-    ) -> Result<Self, DataError> {
+    pub fn mnist(dir: impl AsRef<Path>, split: Split) -> Result<Self, DataError> {
         let dir = dir.as_ref();
         let prefix = split.mnist_prefix();
         let images = find(dir, prefix, "images-idx3");
         let labels = find(dir, prefix, "labels-idx1");
         match (images, labels) {
-            (Ok(images), Ok(labels)) => Dataset::from_idx_files(images, labels, input_width, classes),
+            (Ok(images), Ok(labels)) => Dataset::load_idx(&images, &labels, None, Self::MNIST_CLASSES),
             (images, labels) => {
                 let tried = images.err().into_iter().chain(labels.err()).flatten();
                 Err(DataError::MnistNotFound { dir: dir.to_path_buf(), split, tried: tried.collect() })

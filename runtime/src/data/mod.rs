@@ -17,7 +17,7 @@
 //! use rand::{SeedableRng, rngs::StdRng};
 //! use staticnn_runtime::data::{Batch, Dataset, Split};
 //!
-//! let train = Dataset::mnist("data/mnist", Split::Train, 784, 10)?;
+//! let train = Dataset::mnist("data/mnist", Split::Train)?;
 //! let mut batch = Batch::<f32, 784, 128>::zeroed_box();
 //! let mut rng = StdRng::seed_from_u64(42); // a reproducible order
 //! let order = train.shuffled_indices(&mut rng);

@@ -390,7 +390,7 @@ fn corrupt_gzip_stream() {
 fn mnist_lists_the_names_it_tried() {
     let dir = TempDir::new("mnist_missing");
     dir.write("t10k-images-idx3-ubyte", &u8_images());
-    let e = err(Dataset::mnist(&dir.0, Split::Test, 4, 3));
+    let e = err(Dataset::mnist(&dir.0, Split::Test));
     let message = e.to_string();
     match &e {
         DataError::MnistNotFound { split: Split::Test, tried, .. } => {
@@ -404,9 +404,9 @@ fn mnist_lists_the_names_it_tried() {
         other => panic!("{other:?}"),
     }
     dir.write("t10k-labels.idx1-ubyte.gz", &gzip(&u8_labels()));
-    let test = Dataset::mnist(&dir.0, Split::Test, 4, 3).unwrap();
+    let test = Dataset::mnist(&dir.0, Split::Test).unwrap();
     assert_eq!(test.labels(), &LABELS);
-    let e = err(Dataset::mnist(&dir.0, Split::Train, 4, 3));
+    let e = err(Dataset::mnist(&dir.0, Split::Train));
     assert!(matches!(e, DataError::MnistNotFound { ref tried, .. } if tried.len() == 8));
 }
 
@@ -542,8 +542,8 @@ fn an_epoch_covers_every_sample_once() {
 fn real_mnist() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/mnist");
     let start = std::time::Instant::now();
-    let train = Dataset::mnist(&dir, Split::Train, 784, 10).unwrap();
-    let test = Dataset::mnist(&dir, Split::Test, 784, 10).unwrap();
+    let train = Dataset::mnist(&dir, Split::Train).unwrap();
+    let test = Dataset::mnist(&dir, Split::Test).unwrap();
     std::eprintln!("loaded MNIST in {:?}", start.elapsed());
     assert_eq!((train.len(), test.len()), (60_000, 10_000));
     assert_eq!((train.features(), test.features()), (784, 784));

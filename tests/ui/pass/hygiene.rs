@@ -2,6 +2,7 @@
 // names with runtime items, and user types such as `B` or `SMatrix` in scope change nothing.
 #![allow(dead_code)]
 
+use staticnn::Model as _;
 use staticnn::Parameters;
 
 pub struct B;

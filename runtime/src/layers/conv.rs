@@ -23,16 +23,17 @@
 //! unchanged. Backward computes `∂Wᵀ += δᵀ · Cols` (with `δ`, `L × OC`, transposed into the
 //! scratch, and `∂Wᵀ` accumulated over the batch and added to `∂W` once at the end), and
 //! `∂Cols = δ · Wᵀ`, which col2im adds back onto the input, row by row. All three products go
-//! through [`kernels`](crate::kernels), the same code as dense layers. The scratch buffers
+//! through [`kernels`], the same code as dense layers. The scratch buffers
 //! are a [`Conv2dScratch`] owned by the caller (a generated model keeps one per convolution in
 //! its cache), so no pass allocates or puts anything large on the stack.
 
 use nalgebra::{SMatrix, SVector};
 use rand::Rng;
 
+use super::Layer;
 use crate::init::{Init, Initialize};
 use crate::kernels;
-use crate::params::{Parameters, Shape, Storage, Tensor, TensorMut, TensorName};
+use crate::params::{Parameters, Storage, Tensor, TensorMut, TensorName, TensorShape};
 use crate::scalar::Float;
 
 /// A 2-D convolution (PyTorch's `nn.Conv2d` with `groups = 1`, `dilation = 1`): `C`
@@ -40,9 +41,14 @@ use crate::scalar::Float;
 /// stride `S` and zero padding `P` on every side.
 ///
 /// The remaining parameters are the products stable Rust cannot compute in types:
-/// `IN = C·H·W`, `OUT = OC·OH·OW`, `K = C·KH·KW`, with `OH = (H + 2P − KH)/S + 1` and
-/// `OW = (W + 2P − KW)/S + 1` (rows or columns that the stride leaves over are not used, as
-/// in PyTorch). [`CHECK`](Self::CHECK) asserts all of them.
+/// `IN = C·H·W`, `OUT = OC·OH·OW`, `K = C·KH·KW` kernel taps and `L = OH·OW` output
+/// positions, with `OH = (H + 2P − KH)/S + 1` and `OW = (W + 2P − KW)/S + 1` (rows or columns
+/// that the stride leaves over are not used, as in PyTorch). [`CHECK`](Self::CHECK) asserts
+/// all of them.
+///
+/// As a [`Layer`] its gradients are a `Conv2d` of the same shape and its scratch is a
+/// [`Conv2dScratch<T, L, K, OC>`](Conv2dScratch), the im2col buffers of a batch; the single
+/// sample path, [`forward_one`](Layer::forward_one), convolves directly and needs none.
 ///
 /// The weight is the `K × OC` matrix whose column `oc` is output channel `oc`'s kernel in
 /// `(c, i, j)` order: in memory it is PyTorch's `[OC, C, KH, KW]` weight, row-major, and
@@ -50,17 +56,24 @@ use crate::scalar::Float;
 ///
 /// ```
 /// use nalgebra::SMatrix;
-/// use staticnn_runtime::{Conv2d, Conv2dScratch};
+/// use staticnn_runtime::{Conv2d, Conv2dScratch, Layer};
 ///
-/// // 1×8×8 → 4×4×4: a 3×3 kernel, stride 2, padding 1 (4 = (8 + 2 − 3)/2 + 1).
-/// type Conv = Conv2d<f32, 1, 8, 8, 4, 3, 3, 2, 1, 4, 4, 64, 64, 9>;
+/// // 1×8×8 → 4×4×4: a 3×3 kernel, stride 2, padding 1 (4 = (8 + 2 − 3)/2 + 1); K = 1·3·3
+/// // taps, L = 4·4 positions.
+/// type Conv = Conv2d<f32, 1, 8, 8, 4, 3, 3, 2, 1, 4, 4, 64, 64, 9, 16>;
 /// let mut conv = Conv::ZERO;
 /// conv.weight = SMatrix::from_fn(|k, oc| (k as f32 - 4.0) * (oc as f32 + 1.0) / 10.0);
 /// let x = SMatrix::<f32, 64, 2>::from_fn(|i, b| ((i * 7 + b) % 5) as f32);
 /// let mut y = SMatrix::<f32, 64, 2>::zeros();
-/// let mut scratch = Conv2dScratch::<f32, 16, 9, 4>::ZERO; // OH·OW positions, K taps, OC
-/// conv.forward_batch(&x, &mut y, &mut scratch);
-/// assert!((y.column(1) - conv.forward(&x.column(1).into_owned())).abs().max() < 1e-5);
+/// let mut scratch = Conv2dScratch::<f32, 16, 9, 4>::ZERO; // L positions, K taps, OC
+/// conv.forward(&x, &mut y, &mut scratch);
+/// assert!((y.column(1) - conv.forward_one(&x.column(1).into_owned())).abs().max() < 1e-5);
+///
+/// // Backward: the weight and bias gradients accumulate in `grads`; `dx` is overwritten.
+/// let dy = SMatrix::<f32, 64, 2>::from_element(1.0);
+/// let (mut grads, mut dx) = (Conv::ZERO, SMatrix::<f32, 64, 2>::zeros());
+/// conv.backward(&x, &y, &dy, Some(&mut dx), &mut grads, &mut scratch);
+/// assert_eq!(grads.bias[0], 32.0); // 16 positions × 2 samples
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[repr(C)]
@@ -79,6 +92,7 @@ pub struct Conv2d<
     const IN: usize,
     const OUT: usize,
     const K: usize,
+    const L: usize,
 > {
     /// The `K × OC` weight: column `oc` holds output channel `oc`'s kernel in `(c, i, j)`
     /// order (PyTorch's `[OC, C, KH, KW]`, row-major).
@@ -103,7 +117,8 @@ unsafe impl<
     const IN: usize,
     const OUT: usize,
     const K: usize,
-> bytemuck::Zeroable for Conv2d<T, C, H, W, OC, KH, KW, S, P, OH, OW, IN, OUT, K>
+    const L: usize,
+> bytemuck::Zeroable for Conv2d<T, C, H, W, OC, KH, KW, S, P, OH, OW, IN, OUT, K, L>
 {
 }
 
@@ -193,7 +208,8 @@ impl<
     const IN: usize,
     const OUT: usize,
     const K: usize,
-> Conv2d<T, C, H, W, OC, KH, KW, S, P, OH, OW, IN, OUT, K>
+    const L: usize,
+> Conv2d<T, C, H, W, OC, KH, KW, S, P, OH, OW, IN, OUT, K, L>
 {
     /// Fails to compile (at monomorphisation) unless the dimensions are consistent.
     pub const CHECK: () = {
@@ -208,6 +224,7 @@ impl<
         assert!(IN == C * H * W, "Conv2d: IN must be C * H * W");
         assert!(OUT == OC * OH * OW, "Conv2d: OUT must be OC * OH * OW");
         assert!(K == C * KH * KW, "Conv2d: K must be C * KH * KW");
+        assert!(L == OH * OW, "Conv2d: L must be OH * OW");
     };
 
     /// All weights and biases zero; usable in `const` and `static` items.
@@ -224,123 +241,6 @@ impl<
         let () = Self::CHECK;
         K * OC + OC
     };
-
-    /// The convolution of one image, computed directly (no scratch), on the stack.
-    ///
-    /// The result lives on the stack: `OUT` scalars (49 KiB for 16 × 28 × 28 `f32`). For
-    /// batches use [`forward_batch`](Self::forward_batch).
-    pub fn forward(&self, x: &SVector<T, IN>) -> SVector<T, OUT> {
-        let () = Self::CHECK;
-        let mut y = SVector::<T, OUT>::zeros();
-        let (x, out) = (x.as_slice(), y.as_mut_slice());
-        for (oc, plane) in out.chunks_exact_mut(OH * OW).enumerate() {
-            plane.fill(self.bias[oc]);
-            let kernel = self.weight.column(oc);
-            for c in 0..C {
-                for i in 0..KH {
-                    let (oh_lo, oh_hi) = valid_range(i, H, P, S, OH);
-                    for j in 0..KW {
-                        let w = kernel[(c * KH + i) * KW + j];
-                        if w == T::ZERO {
-                            continue;
-                        }
-                        let (ow_lo, ow_hi) = valid_range(j, W, P, S, OW);
-                        for oh in oh_lo..oh_hi {
-                            let row = &x[(c * H + oh * S + i - P) * W..][..W];
-                            let dst = &mut plane[oh * OW..][..OW];
-                            for ow in ow_lo..ow_hi {
-                                dst[ow] += w * row[ow * S + j - P];
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        y
-    }
-
-    /// The convolution of a batch of `B` images (columns), through the im2col `scratch`.
-    #[inline]
-    pub fn forward_batch<const B: usize, const L: usize>(
-        &self,
-        x: &SMatrix<T, IN, B>,
-        y: &mut SMatrix<T, OUT, B>,
-        scratch: &mut Conv2dScratch<T, L, K, OC>,
-    ) {
-        let () = Self::CHECK;
-        let () = const { assert!(L == OH * OW, "Conv2dScratch: L must be the convolution's OH * OW") };
-        let outputs: &mut [SMatrix<T, L, OC>] = bytemuck::cast_slice_mut(y.as_mut_slice());
-        for (x, y) in x.as_slice().chunks_exact(IN).zip(outputs) {
-            Self::im2col(x, scratch.cols.as_mut_slice());
-            for (channel, &b) in y.as_mut_slice().chunks_exact_mut(L).zip(self.bias.iter()) {
-                channel.fill(b);
-            }
-            kernels::matmul(&scratch.cols, &self.weight, y, true);
-        }
-    }
-
-    /// Adds this batch's parameter gradients to `grads` and writes the gradient with
-    /// respect to the input to `dx`.
-    #[inline]
-    pub fn backward<const B: usize, const L: usize>(
-        &self,
-        x: &SMatrix<T, IN, B>,
-        dy: &SMatrix<T, OUT, B>,
-        grads: &mut Self,
-        dx: &mut SMatrix<T, IN, B>,
-        scratch: &mut Conv2dScratch<T, L, K, OC>,
-    ) {
-        self.backward_inner(x, dy, grads, Some(dx), scratch);
-    }
-
-    /// Adds this batch's parameter gradients to `grads`, without the input gradient (what
-    /// the first layer of a network needs).
-    #[inline]
-    pub fn backward_params<const B: usize, const L: usize>(
-        &self,
-        x: &SMatrix<T, IN, B>,
-        dy: &SMatrix<T, OUT, B>,
-        grads: &mut Self,
-        scratch: &mut Conv2dScratch<T, L, K, OC>,
-    ) {
-        self.backward_inner(x, dy, grads, None, scratch);
-    }
-
-    fn backward_inner<const B: usize, const L: usize>(
-        &self,
-        x: &SMatrix<T, IN, B>,
-        dy: &SMatrix<T, OUT, B>,
-        grads: &mut Self,
-        mut dx: Option<&mut SMatrix<T, IN, B>>,
-        scratch: &mut Conv2dScratch<T, L, K, OC>,
-    ) {
-        let () = Self::CHECK;
-        let () = const { assert!(L == OH * OW, "Conv2dScratch: L must be the convolution's OH * OW") };
-        let deltas: &[SMatrix<T, L, OC>] = bytemuck::cast_slice(dy.as_slice());
-        scratch.dweight.as_mut_slice().fill(T::ZERO);
-        for (b, (x, dy)) in x.as_slice().chunks_exact(IN).zip(deltas).enumerate() {
-            // ∂Wᵀ += δᵀ · Cols and ∂b += Σ δ over positions.
-            Self::im2col(x, scratch.cols.as_mut_slice());
-            transpose_into(dy, &mut scratch.deltas);
-            kernels::matmul(&scratch.deltas, &scratch.cols, &mut scratch.dweight, true);
-            for (g, channel) in grads.bias.iter_mut().zip(dy.as_slice().chunks_exact(L)) {
-                *g += sum(channel);
-            }
-            // ∂Cols = δ · Wᵀ, added back onto the input.
-            if let Some(dx) = dx.as_deref_mut() {
-                scratch.cols.as_mut_slice().fill(T::ZERO);
-                kernels::matmul_add_nt(dy, &self.weight, &mut scratch.cols);
-                Self::col2im(scratch.cols.as_mut_slice(), &mut dx.as_mut_slice()[b * IN..][..IN]);
-            }
-        }
-        // ∂W += (∂Wᵀ)ᵀ, once per batch.
-        let dweight = scratch.dweight.as_slice();
-        for (oc, column) in grads.weight.as_mut_slice().chunks_exact_mut(K).enumerate() {
-            for (k, g) in column.iter_mut().enumerate() {
-                *g += dweight[k * OC + oc];
-            }
-        }
-    }
 
     /// Writes the `L × K` im2col matrix of one image: column `(c, i, j)` is channel `c` read
     /// at every output position shifted by the tap `(i, j)`, zero in the padding.
@@ -447,36 +347,151 @@ impl<
     }
 
     /// Lists this layer's tensors under the layer name `layer`: `weight` `[OC, C, KH, KW]`
-    /// and `bias` `[OC]`, both row-major.
+    /// and `bias` `[OC]`, both row-major (for generated models).
+    #[doc(hidden)]
     pub fn visit_named<'a>(&'a self, layer: &'static str, f: &mut impl FnMut(Tensor<'a, T>)) {
         f(Tensor {
             name: TensorName { layer, param: "weight" },
-            shape: Shape::new([OC, C, KH, KW]),
+            shape: TensorShape::new([OC, C, KH, KW]),
             storage: Storage::RowMajor,
             data: self.weight.as_slice(),
         });
         f(Tensor {
             name: TensorName { layer, param: "bias" },
-            shape: Shape::new([OC]),
+            shape: TensorShape::new([OC]),
             storage: Storage::RowMajor,
             data: self.bias.as_slice(),
         });
     }
 
-    /// Lists this layer's tensors mutably under the layer name `layer`.
+    /// Lists this layer's tensors mutably under the layer name `layer` (for generated models).
+    #[doc(hidden)]
     pub fn visit_named_mut(&mut self, layer: &'static str, f: &mut impl FnMut(TensorMut<'_, T>)) {
         f(TensorMut {
             name: TensorName { layer, param: "weight" },
-            shape: Shape::new([OC, C, KH, KW]),
+            shape: TensorShape::new([OC, C, KH, KW]),
             storage: Storage::RowMajor,
             data: self.weight.as_mut_slice(),
         });
         f(TensorMut {
             name: TensorName { layer, param: "bias" },
-            shape: Shape::new([OC]),
+            shape: TensorShape::new([OC]),
             storage: Storage::RowMajor,
             data: self.bias.as_mut_slice(),
         });
+    }
+}
+
+impl<
+    T: Float,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const OC: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+    const IN: usize,
+    const OUT: usize,
+    const K: usize,
+    const L: usize,
+> Layer<T, IN, OUT> for Conv2d<T, C, H, W, OC, KH, KW, S, P, OH, OW, IN, OUT, K, L>
+{
+    type Grads = Self;
+    type Scratch<const B: usize> = Conv2dScratch<T, L, K, OC>;
+
+    /// The convolution of one image, computed directly (no scratch).
+    ///
+    /// The result lives on the stack: `OUT` scalars (49 KiB for 16 × 28 × 28 `f32`).
+    fn forward_one(&self, x: &SVector<T, IN>) -> SVector<T, OUT> {
+        let () = Self::CHECK;
+        let mut y = SVector::<T, OUT>::zeros();
+        let (x, out) = (x.as_slice(), y.as_mut_slice());
+        for (oc, plane) in out.chunks_exact_mut(OH * OW).enumerate() {
+            plane.fill(self.bias[oc]);
+            let kernel = self.weight.column(oc);
+            for c in 0..C {
+                for i in 0..KH {
+                    let (oh_lo, oh_hi) = valid_range(i, H, P, S, OH);
+                    for j in 0..KW {
+                        let w = kernel[(c * KH + i) * KW + j];
+                        if w == T::ZERO {
+                            continue;
+                        }
+                        let (ow_lo, ow_hi) = valid_range(j, W, P, S, OW);
+                        for oh in oh_lo..oh_hi {
+                            let row = &x[(c * H + oh * S + i - P) * W..][..W];
+                            let dst = &mut plane[oh * OW..][..OW];
+                            for ow in ow_lo..ow_hi {
+                                dst[ow] += w * row[ow * S + j - P];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        y
+    }
+
+    /// The convolution of a batch, each image through the im2col `scratch`: `Y = Cols · W`.
+    #[inline]
+    fn forward<const B: usize>(
+        &self,
+        x: &SMatrix<T, IN, B>,
+        y: &mut SMatrix<T, OUT, B>,
+        scratch: &mut Conv2dScratch<T, L, K, OC>,
+    ) {
+        let () = Self::CHECK;
+        let outputs: &mut [SMatrix<T, L, OC>] = bytemuck::cast_slice_mut(y.as_mut_slice());
+        for (x, y) in x.as_slice().chunks_exact(IN).zip(outputs) {
+            Self::im2col(x, scratch.cols.as_mut_slice());
+            for (channel, &b) in y.as_mut_slice().chunks_exact_mut(L).zip(self.bias.iter()) {
+                channel.fill(b);
+            }
+            kernels::matmul(&scratch.cols, &self.weight, y, true);
+        }
+    }
+
+    /// `∂Wᵀ += δᵀ · Cols` and `∂b += Σ δ` per image, and, when `dx` is given,
+    /// `∂Cols = δ · Wᵀ` added back onto the input by col2im.
+    #[inline]
+    fn backward<const B: usize>(
+        &self,
+        x: &SMatrix<T, IN, B>,
+        _y: &SMatrix<T, OUT, B>,
+        dy: &SMatrix<T, OUT, B>,
+        mut dx: Option<&mut SMatrix<T, IN, B>>,
+        grads: &mut Self,
+        scratch: &mut Conv2dScratch<T, L, K, OC>,
+    ) {
+        let () = Self::CHECK;
+        let deltas: &[SMatrix<T, L, OC>] = bytemuck::cast_slice(dy.as_slice());
+        scratch.dweight.as_mut_slice().fill(T::ZERO);
+        for (b, (x, dy)) in x.as_slice().chunks_exact(IN).zip(deltas).enumerate() {
+            // ∂Wᵀ += δᵀ · Cols and ∂b += Σ δ over positions.
+            Self::im2col(x, scratch.cols.as_mut_slice());
+            transpose_into(dy, &mut scratch.deltas);
+            kernels::matmul(&scratch.deltas, &scratch.cols, &mut scratch.dweight, true);
+            for (g, channel) in grads.bias.iter_mut().zip(dy.as_slice().chunks_exact(L)) {
+                *g += sum(channel);
+            }
+            // ∂Cols = δ · Wᵀ, added back onto the input.
+            if let Some(dx) = dx.as_deref_mut() {
+                scratch.cols.as_mut_slice().fill(T::ZERO);
+                kernels::matmul_add_nt(dy, &self.weight, &mut scratch.cols);
+                Self::col2im(scratch.cols.as_mut_slice(), &mut dx.as_mut_slice()[b * IN..][..IN]);
+            }
+        }
+        // ∂W += (∂Wᵀ)ᵀ, once per batch.
+        let dweight = scratch.dweight.as_slice();
+        for (oc, column) in grads.weight.as_mut_slice().chunks_exact_mut(K).enumerate() {
+            for (k, g) in column.iter_mut().enumerate() {
+                *g += dweight[k * OC + oc];
+            }
+        }
     }
 }
 
@@ -496,7 +511,8 @@ unsafe impl<
     const IN: usize,
     const OUT: usize,
     const K: usize,
-> Parameters for Conv2d<T, C, H, W, OC, KH, KW, S, P, OH, OW, IN, OUT, K>
+    const L: usize,
+> Parameters for Conv2d<T, C, H, W, OC, KH, KW, S, P, OH, OW, IN, OUT, K, L>
 {
     type Scalar = T;
     const LEN: usize = Self::PARAMS;
@@ -525,7 +541,8 @@ impl<
     const IN: usize,
     const OUT: usize,
     const K: usize,
-> Initialize for Conv2d<T, C, H, W, OC, KH, KW, S, P, OH, OW, IN, OUT, K>
+    const L: usize,
+> Initialize for Conv2d<T, C, H, W, OC, KH, KW, S, P, OH, OW, IN, OUT, K, L>
 {
     /// Fan-in `C·KH·KW` and fan-out `OC·KH·KW`, as PyTorch and Keras compute them.
     fn initialize<R: Rng + ?Sized>(&mut self, init: Init, rng: &mut R) {

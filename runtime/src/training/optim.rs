@@ -9,44 +9,60 @@ use core::ops::DerefMut;
 
 use nalgebra::ComplexField;
 
+use crate::kernels::{Kernel, run_widest};
 use crate::params::Parameters;
 use crate::scalar::Float;
-use crate::simd::{Kernel, dispatch};
 
 /// Updates parameters from their gradients.
+///
+/// Every optimizer here updates each parameter from its own gradient and state, with a
+/// few constants per step (learning rate, bias corrections). A step therefore starts with
+/// [`begin_step`](Optimizer::begin_step), which advances the optimizer's counters and
+/// returns the step's [`Update`]: the update of all `M::LEN` flat parameters, which can be
+/// applied whole or split into contiguous parts that run on different threads with
+/// bit-identical results (how [`ParallelTrainer`](crate::ParallelTrainer) spreads it).
 pub trait Optimizer<M: Parameters> {
-    /// Applies one update to `params` given `grads` (of the same shapes).
-    fn step(&mut self, params: &mut M, grads: &M);
-
-    /// The update for the gradient `grads + Σ partials` (the partial gradients of a batch's
-    /// shards), spread over the threads of `pool`: each sums and applies a contiguous chunk
-    /// of the parameters while it is in cache. `grads` is left holding the sum. The default
-    /// sums on the caller's thread and runs [`step`](Optimizer::step).
-    #[cfg(feature = "std")]
-    fn step_parallel(&mut self, params: &mut M, grads: &mut M, partials: &[&M], pool: &rayon::ThreadPool)
+    /// One step's update, borrowing the optimizer's state.
+    type Update<'a>: Update<M::Scalar>
     where
-        M: Sync,
-    {
-        let _ = pool;
-        for partial in partials {
-            add_assign(grads.as_mut_slice(), partial.as_slice());
-        }
-        self.step(params, grads);
+        Self: 'a,
+        M: 'a;
+
+    /// Starts a step: advances the step count and returns the update to apply to the
+    /// flat parameters (`M::LEN` elements, in [`Parameters::as_slice`] order).
+    fn begin_step<'a>(&'a mut self) -> Self::Update<'a>
+    where
+        M: 'a;
+
+    /// Applies one update to `params` given `grads` (of the same shapes).
+    fn step(&mut self, params: &mut M, grads: &M) {
+        self.begin_step().apply(params.as_mut_slice(), grads.as_slice());
     }
-
-    /// The learning rate in use.
-    fn learning_rate(&self) -> f64;
-
-    /// Changes the learning rate (for schedules).
-    fn set_learning_rate(&mut self, lr: f64);
 }
 
-/// `sum += part`, element by element (`part` may be longer).
-#[cfg(feature = "std")]
-fn add_assign<T: Float>(sum: &mut [T], part: &[T]) {
-    for (s, &p) in sum.iter_mut().zip(part) {
-        *s += p;
+/// The update of one optimizer step over a contiguous run of the flat parameters, and
+/// the slice of the optimizer's state that goes with it.
+pub trait Update<T>: Send + Sized {
+    /// The number of parameters this update covers.
+    fn len(&self) -> usize;
+
+    /// Whether this update covers no parameters.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
     }
+
+    /// Splits into the update of the first `mid` parameters and that of the rest
+    /// (`mid` is clamped to [`len`](Update::len)).
+    fn split_at(self, mid: usize) -> (Self, Self);
+
+    /// Applies the update to `params` with gradients `grads`, both [`len`](Update::len)
+    /// long (extra elements of either are left alone).
+    fn apply(self, params: &mut [T], grads: &[T]);
+}
+
+/// Splits `slice` at `mid`, clamped to its length.
+fn split_state<T>(slice: &mut [T], mid: usize) -> (&mut [T], &mut [T]) {
+    slice.split_at_mut(mid.min(slice.len()))
 }
 
 /// Plain stochastic gradient descent: `p ← p − lr (g + λ p)`.
@@ -66,18 +82,42 @@ impl Sgd {
 }
 
 impl<M: Parameters> Optimizer<M> for Sgd {
-    fn step(&mut self, params: &mut M, grads: &M) {
-        let lr = M::Scalar::of(self.lr);
-        let wd = M::Scalar::of(self.weight_decay);
-        for (p, &g) in params.as_mut_slice().iter_mut().zip(grads.as_slice()) {
+    type Update<'a>
+        = SgdUpdate<M::Scalar>
+    where
+        M: 'a;
+
+    fn begin_step<'a>(&'a mut self) -> SgdUpdate<M::Scalar>
+    where
+        M: 'a,
+    {
+        SgdUpdate { lr: M::Scalar::of(self.lr), wd: M::Scalar::of(self.weight_decay), len: M::LEN }
+    }
+}
+
+/// One [`Sgd`] step over `len` parameters.
+#[derive(Clone, Copy, Debug)]
+pub struct SgdUpdate<T> {
+    lr: T,
+    wd: T,
+    len: usize,
+}
+
+impl<T: Float> Update<T> for SgdUpdate<T> {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let mid = mid.min(self.len);
+        (SgdUpdate { len: mid, ..self }, SgdUpdate { len: self.len - mid, ..self })
+    }
+
+    fn apply(self, params: &mut [T], grads: &[T]) {
+        let SgdUpdate { lr, wd, len } = self;
+        for (p, &g) in params.iter_mut().zip(grads).take(len) {
             *p -= lr * (g + wd * *p);
         }
-    }
-    fn learning_rate(&self) -> f64 {
-        self.lr
-    }
-    fn set_learning_rate(&mut self, lr: f64) {
-        self.lr = lr;
     }
 }
 
@@ -111,21 +151,51 @@ impl<M: Parameters> Momentum<alloc::boxed::Box<M>> {
 }
 
 impl<M: Parameters, S: DerefMut<Target = M>> Optimizer<M> for Momentum<S> {
-    fn step(&mut self, params: &mut M, grads: &M) {
-        let lr = M::Scalar::of(self.lr);
-        let mu = M::Scalar::of(self.momentum);
-        let wd = M::Scalar::of(self.weight_decay);
-        let state = self.velocity.as_mut_slice().iter_mut().zip(grads.as_slice());
-        for (p, (v, &g)) in params.as_mut_slice().iter_mut().zip(state) {
+    type Update<'a>
+        = MomentumUpdate<'a, M::Scalar>
+    where
+        S: 'a,
+        M: 'a;
+
+    fn begin_step<'a>(&'a mut self) -> MomentumUpdate<'a, M::Scalar>
+    where
+        M: 'a,
+    {
+        MomentumUpdate {
+            lr: M::Scalar::of(self.lr),
+            mu: M::Scalar::of(self.momentum),
+            wd: M::Scalar::of(self.weight_decay),
+            velocity: self.velocity.as_mut_slice(),
+        }
+    }
+}
+
+/// One [`Momentum`] step over a run of parameters and their velocities.
+#[derive(Debug)]
+pub struct MomentumUpdate<'a, T> {
+    lr: T,
+    mu: T,
+    wd: T,
+    velocity: &'a mut [T],
+}
+
+impl<T: Float> Update<T> for MomentumUpdate<'_, T> {
+    fn len(&self) -> usize {
+        self.velocity.len()
+    }
+
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let MomentumUpdate { lr, mu, wd, velocity } = self;
+        let (head, tail) = split_state(velocity, mid);
+        (MomentumUpdate { lr, mu, wd, velocity: head }, MomentumUpdate { lr, mu, wd, velocity: tail })
+    }
+
+    fn apply(self, params: &mut [T], grads: &[T]) {
+        let MomentumUpdate { lr, mu, wd, velocity } = self;
+        for (p, (v, &g)) in params.iter_mut().zip(velocity.iter_mut().zip(grads)) {
             *v = mu * *v + g + wd * *p;
             *p -= lr * *v;
         }
-    }
-    fn learning_rate(&self) -> f64 {
-        self.lr
-    }
-    fn set_learning_rate(&mut self, lr: f64) {
-        self.lr = lr;
     }
 }
 
@@ -228,58 +298,44 @@ impl<S> Adam<S> {
 }
 
 impl<M: Parameters, S: DerefMut<Target = M>> Optimizer<M> for Adam<S> {
-    fn step(&mut self, params: &mut M, grads: &M) {
-        let scalars = self.next_update();
-        let (m, v) = (self.m.as_mut_slice(), self.v.as_mut_slice());
-        dispatch(AdamStep { params: params.as_mut_slice(), grads: grads.as_slice(), m, v, scalars });
-    }
-
-    #[cfg(feature = "std")]
-    fn step_parallel(&mut self, params: &mut M, grads: &mut M, partials: &[&M], pool: &rayon::ThreadPool)
+    type Update<'a>
+        = AdamUpdate<'a, M::Scalar>
     where
-        M: Sync,
+        S: 'a,
+        M: 'a;
+
+    fn begin_step<'a>(&'a mut self) -> AdamUpdate<'a, M::Scalar>
+    where
+        M: 'a,
     {
         let scalars = self.next_update();
-        // One contiguous part per thread; the caller takes the first itself.
-        let part = M::LEN.div_ceil(pool.current_num_threads().max(1)).max(1);
-        let params = params.as_mut_slice().chunks_mut(part);
-        let grads = grads.as_mut_slice().chunks_mut(part);
-        let state = self.m.as_mut_slice().chunks_mut(part).zip(self.v.as_mut_slice().chunks_mut(part));
-        let mut parts = params.zip(grads).zip(state).enumerate();
-        let update = move |(index, ((params, grads), (m, v))): AdamPart<'_, M::Scalar>| {
-            let offset = index * part;
-            // Sum and update in cache-sized pieces, each while it is in L1.
-            const PIECE: usize = 4096;
-            let pieces = params.chunks_mut(PIECE).zip(grads.chunks_mut(PIECE));
-            let state = m.chunks_mut(PIECE).zip(v.chunks_mut(PIECE));
-            for (p, ((params, grads), (m, v))) in pieces.zip(state).enumerate() {
-                for partial in partials {
-                    add_assign(grads, &partial.as_slice()[offset + p * PIECE..]);
-                }
-                dispatch(AdamStep { params, grads, m, v, scalars });
-            }
-        };
-        let Some(first) = parts.next() else { return };
-        pool.in_place_scope(|scope| {
-            for rest in parts {
-                scope.spawn(move |_| update(rest));
-            }
-            update(first);
-        });
-    }
-
-    fn learning_rate(&self) -> f64 {
-        self.config.lr
-    }
-    fn set_learning_rate(&mut self, lr: f64) {
-        self.config.lr = lr;
+        AdamUpdate { scalars, m: self.m.as_mut_slice(), v: self.v.as_mut_slice() }
     }
 }
 
-/// One thread's part of a parallel Adam step: its index, then its parameters and
-/// gradients, then its moments.
-#[cfg(feature = "std")]
-type AdamPart<'a, T> = (usize, ((&'a mut [T], &'a mut [T]), (&'a mut [T], &'a mut [T])));
+/// One [`Adam`] step over a run of parameters and their two moments.
+pub struct AdamUpdate<'a, T> {
+    scalars: AdamScalars<T>,
+    m: &'a mut [T],
+    v: &'a mut [T],
+}
+
+impl<T: Float> Update<T> for AdamUpdate<'_, T> {
+    fn len(&self) -> usize {
+        self.m.len()
+    }
+
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let AdamUpdate { scalars, m, v } = self;
+        let ((m0, m1), (v0, v1)) = (split_state(m, mid), split_state(v, mid));
+        (AdamUpdate { scalars, m: m0, v: v0 }, AdamUpdate { scalars, m: m1, v: v1 })
+    }
+
+    fn apply(self, params: &mut [T], grads: &[T]) {
+        let AdamUpdate { scalars, m, v } = self;
+        run_widest(AdamStep { params, grads, m, v, scalars });
+    }
+}
 
 /// One Adam update over flat slices: a single fused pass over parameters, gradients and
 /// both moments.
@@ -423,28 +479,41 @@ mod tests {
         assert_eq!(p.as_slice()[2], 0.0);
     }
 
-    #[cfg(feature = "std")]
-    #[test]
-    fn parallel_adam_is_bit_identical() {
-        type Big = Dense<f32, 300, 70>; // 21 070 parameters: several chunks
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
-        let mut p1 = Big::zeroed_box();
-        p1.as_mut_slice().iter_mut().enumerate().for_each(|(i, p)| *p = (i as f32 * 0.37).sin());
-        let mut p2 = p1.boxed_copy();
+    /// Splitting a step into parts (as the parallel trainer does) changes no bit.
+    #[cfg(feature = "alloc")]
+    fn split_is_bit_identical<O: Optimizer<Big>>(mut make: impl FnMut() -> O) {
+        let mut whole = Big::zeroed_box();
+        whole.as_mut_slice().iter_mut().enumerate().for_each(|(i, p)| *p = (i as f32 * 0.37).sin());
+        let mut parts = whole.boxed_copy();
         let mut g = Big::zeroed_box();
         g.as_mut_slice().iter_mut().enumerate().for_each(|(i, x)| *x = (i as f32 * 0.11).cos());
-        let mut serial = Adam::new(AdamConfig::default());
-        let mut parallel = Adam::new(AdamConfig::default());
-        // The parallel step sums two halves of the gradient on the fly.
-        let mut half = g.boxed_copy();
-        half.as_mut_slice().iter_mut().for_each(|x| *x *= 0.5);
+        let (mut serial, mut split) = (make(), make());
         for _ in 0..3 {
-            Optimizer::<Big>::step(&mut serial, &mut p1, &g);
-            let mut first = half.boxed_copy();
-            parallel.step_parallel(&mut *p2, &mut *first, &[&*half], &pool);
-            assert_eq!(first.as_slice(), g.as_slice());
+            serial.step(&mut whole, &g);
+            let mut rest = split.begin_step();
+            let (mut params, mut grads) = (parts.as_mut_slice(), g.as_slice());
+            // Uneven parts, the last one empty.
+            for size in [1000, 7, 13_000, usize::MAX, 5] {
+                let (head, tail) = rest.split_at(size);
+                let n = head.len();
+                let (p, p_rest) = params.split_at_mut(n);
+                head.apply(p, &grads[..n]);
+                (rest, params, grads) = (tail, p_rest, &grads[n..]);
+            }
+            assert!(rest.is_empty());
         }
-        assert_eq!(p1.as_slice(), p2.as_slice());
+        assert_eq!(whole.as_slice(), parts.as_slice());
+    }
+
+    type Big = Dense<f32, 300, 70>; // 21 070 parameters
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn split_steps_are_bit_identical() {
+        use alloc::boxed::Box;
+        split_is_bit_identical(|| Sgd { lr: 0.1, weight_decay: 0.01 });
+        split_is_bit_identical(|| Momentum::<Box<Big>>::new(0.1, 0.9));
+        split_is_bit_identical(|| Adam::<Box<Big>>::new(AdamConfig::default()));
     }
 
     #[test]

@@ -8,9 +8,9 @@ use core::fmt;
 
 use nalgebra::SMatrix;
 
-use crate::loss::{LabelOutOfRange, Loss};
+use super::loss::{LabelOutOfRange, Loss};
+use super::optim::Optimizer;
 use crate::model::Model;
-use crate::optim::Optimizer;
 use crate::params::TensorName;
 use crate::scalar::Float;
 
@@ -57,9 +57,94 @@ impl From<LabelOutOfRange> for TrainError {
     }
 }
 
-/// One step on a batch of `B` (of which the first `len` columns are samples): clears
-/// `grads`, runs the training pass, computes the loss and its gradient into `grad_out`,
-/// back-propagates and lets `optimizer` update `model`. Returns the batch's mean loss.
+/// The passes of one training step, as a trainer runs them: serially ([`train_step`],
+/// [`Trainer`]) or shard by shard on several threads
+/// ([`ParallelTrainer`](crate::ParallelTrainer)). [`run_step`] puts them together, so every
+/// trainer takes the same step.
+pub(crate) trait Passes<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize> {
+    /// The training forward pass over the batch; returns its output.
+    fn forward(&mut self, model: &M, x: &SMatrix<M::Scalar, IN, B>) -> &SMatrix<M::Scalar, OUT, B>;
+
+    /// Back-propagates `grad_out` (zero past the first `len` columns) into fresh
+    /// parameter gradients.
+    fn backward(
+        &mut self,
+        model: &M,
+        x: &SMatrix<M::Scalar, IN, B>,
+        grad_out: &SMatrix<M::Scalar, OUT, B>,
+        len: usize,
+    );
+
+    /// Lets `optimizer` update `model` with the gradients of the last `backward`.
+    fn update<O: Optimizer<M>>(&mut self, model: &mut M, optimizer: &mut O);
+}
+
+/// One training step: forward, loss and its gradient, divergence check, backward,
+/// optimizer update. Returns the batch's mean loss; on a non-finite loss, returns
+/// [`TrainError::Diverged`] before touching the model.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_step<P, M, L, O, const IN: usize, const OUT: usize, const B: usize>(
+    passes: &mut P,
+    model: &mut M,
+    optimizer: &mut O,
+    loss: &L,
+    x: &SMatrix<M::Scalar, IN, B>,
+    target: &L::Target<B>,
+    len: usize,
+    step: u64,
+    grad_out: &mut SMatrix<M::Scalar, OUT, B>,
+) -> Result<M::Scalar, TrainError>
+where
+    P: Passes<M, IN, OUT, B>,
+    M: Model<IN, OUT>,
+    L: Loss<M::Scalar, OUT>,
+    O: Optimizer<M>,
+{
+    let len = len.min(B);
+    let output = passes.forward(model, x);
+    let value = loss.loss_and_grad(output, target, len, grad_out)?;
+    if !value.finite() {
+        return Err(TrainError::Diverged { step, loss: value.as_f64(), tensor: model.first_non_finite() });
+    }
+    passes.backward(model, x, grad_out, len);
+    passes.update(model, optimizer);
+    Ok(value)
+}
+
+/// The serial passes: one cache and one gradient buffer, borrowed.
+struct Serial<'a, M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize> {
+    cache: &'a mut M::Cache<B>,
+    grads: &'a mut M,
+}
+
+impl<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize> Passes<M, IN, OUT, B>
+    for Serial<'_, M, IN, OUT, B>
+{
+    fn forward(&mut self, model: &M, x: &SMatrix<M::Scalar, IN, B>) -> &SMatrix<M::Scalar, OUT, B> {
+        model.forward_train(x, self.cache)
+    }
+
+    fn backward(
+        &mut self,
+        model: &M,
+        x: &SMatrix<M::Scalar, IN, B>,
+        grad_out: &SMatrix<M::Scalar, OUT, B>,
+        _len: usize,
+    ) {
+        self.grads.fill_zero();
+        model.backward_params(x, self.cache, grad_out, self.grads);
+    }
+
+    fn update<O: Optimizer<M>>(&mut self, model: &mut M, optimizer: &mut O) {
+        optimizer.step(model, self.grads);
+    }
+}
+
+/// One step on a batch of `B` (of which the first `len` columns are samples), with every
+/// buffer the caller's, so that it runs without a heap (the buffers can be `static`):
+/// runs the training pass into `cache`, computes the loss and its gradient into
+/// `grad_out`, back-propagates into `grads` and lets `optimizer` update `model`. Returns
+/// the batch's mean loss.
 ///
 /// `step` (1-based) only labels a [`TrainError::Diverged`] report. The update is skipped
 /// when the loss is not finite, so a diverged model is left as it was before the step.
@@ -81,20 +166,13 @@ where
     L: Loss<M::Scalar, OUT>,
     O: Optimizer<M>,
 {
-    let output = model.forward_train(x, cache);
-    let value = loss.loss_and_grad(output, target, len, grad_out)?;
-    if !value.finite() {
-        return Err(TrainError::Diverged { step, loss: value.as_f64(), tensor: model.first_non_finite() });
-    }
-    grads.fill_zero();
-    model.backward_params(x, cache, grad_out, grads);
-    optimizer.step(model, grads);
-    Ok(value)
+    let mut passes = Serial { cache, grads };
+    run_step(&mut passes, model, optimizer, loss, x, target, len, step, grad_out)
 }
 
 /// Something that trains a model on batches of `B` and runs it on them: a [`Trainer`], or
 /// with `std` a [`ParallelTrainer`](crate::ParallelTrainer). Epoch loops and evaluation
-/// ([`Fit`](crate::fit::Fit)) are written once against this.
+/// ([`Fit`](crate::Fit)) are written once against this.
 pub trait BatchTrainer<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize> {
     /// One training step on the first `len` columns of `x`; returns the batch's mean loss.
     /// The batch's outputs (before the update) stay available in
@@ -111,38 +189,29 @@ pub trait BatchTrainer<M: Model<IN, OUT>, const IN: usize, const OUT: usize, con
     where
         L: Loss<M::Scalar, OUT> + Sync,
         L::Target<B>: Sync,
-        O: Optimizer<M>;
+        O: Optimizer<M> + Send;
 
     /// Runs the model on a batch for evaluation; returns the outputs (logits if the model
     /// ends in `softmax`, as training sees them).
     fn infer(&mut self, model: &M, x: &SMatrix<M::Scalar, IN, B>) -> &SMatrix<M::Scalar, OUT, B>;
 
-    /// The outputs of the last training step's forward pass.
+    /// The outputs of the last forward pass: of the last [`step`](BatchTrainer::step)
+    /// (computed before its update) or [`infer`](BatchTrainer::infer).
     fn output(&self) -> &SMatrix<M::Scalar, OUT, B>;
 
     /// Steps taken so far.
     fn steps(&self) -> u64;
-
-    /// Runs `work` where this trainer's steps are cheapest to launch: for a
-    /// [`ParallelTrainer`](crate::ParallelTrainer), on a thread of its pool, so that each
-    /// step's fork and join stay among the pool's threads (which wait for work by spinning
-    /// briefly) instead of waking the pool from outside twice per step. The default runs
-    /// `work` on the calling thread.
-    fn within<T: Send>(&mut self, work: impl FnOnce(&mut Self) -> T + Send) -> T
-    where
-        Self: Sized,
-    {
-        work(self)
-    }
 }
 
 /// Owns the buffers a training step needs for batches of `B` and counts the steps.
+///
+/// Name it through the model, which knows its shapes: `Mnist::trainer::<32>()`
+/// ([`Model::trainer`]).
 #[cfg(feature = "alloc")]
 pub struct Trainer<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize> {
     cache: alloc::boxed::Box<M::Cache<B>>,
     grads: alloc::boxed::Box<M>,
     grad_out: alloc::boxed::Box<SMatrix<M::Scalar, OUT, B>>,
-    output: alloc::boxed::Box<SMatrix<M::Scalar, OUT, B>>,
     steps: u64,
 }
 
@@ -163,14 +232,8 @@ impl<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize> Train
             cache: M::zeroed_cache(),
             grads: M::zeroed_box(),
             grad_out: bytemuck::zeroed_box(),
-            output: bytemuck::zeroed_box(),
             steps: 0,
         }
-    }
-
-    /// The gradients computed by the last step.
-    pub fn gradients(&self) -> &M {
-        &self.grads
     }
 }
 
@@ -190,14 +253,11 @@ impl<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize> Batch
     where
         L: Loss<M::Scalar, OUT> + Sync,
         L::Target<B>: Sync,
-        O: Optimizer<M>,
+        O: Optimizer<M> + Send,
     {
         self.steps += 1;
-        let (cache, grads, grad_out) = (&mut *self.cache, &mut *self.grads, &mut *self.grad_out);
-        let value = train_step(model, optimizer, loss, x, target, len, self.steps, cache, grads, grad_out);
-        // The outputs were computed before the update; keep them for metrics.
-        self.output.copy_from(M::train_output(cache));
-        value
+        let mut passes = Serial { cache: &mut *self.cache, grads: &mut *self.grads };
+        run_step(&mut passes, model, optimizer, loss, x, target, len, self.steps, &mut self.grad_out)
     }
 
     fn infer(&mut self, model: &M, x: &SMatrix<M::Scalar, IN, B>) -> &SMatrix<M::Scalar, OUT, B> {
@@ -205,7 +265,7 @@ impl<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize> Batch
     }
 
     fn output(&self) -> &SMatrix<M::Scalar, OUT, B> {
-        &self.output
+        M::train_output(&self.cache)
     }
 
     fn steps(&self) -> u64 {

@@ -3,16 +3,17 @@
 use nalgebra::{SMatrix, SVector};
 use rand::Rng;
 
+use super::Layer;
 use crate::init::{Init, Initialize};
 use crate::kernels;
-use crate::params::{Parameters, Shape, Storage, Tensor, TensorMut, TensorName};
+use crate::params::{Parameters, Storage, Tensor, TensorMut, TensorName, TensorShape};
 use crate::scalar::Float;
 
 /// A dense (fully connected) layer from `I` inputs to `O` outputs: `y = W x + b`.
 ///
 /// The weight is nalgebra's `O × I` matrix (column-major); in weight files it is
 /// PyTorch's `[O, I]` row-major tensor `weight` and the bias is `bias`, `[O]`.
-/// Gradients of a `Dense` are a `Dense` of the same shape.
+/// As a [`Layer`], its gradients are a `Dense` of the same shape and it needs no scratch.
 #[derive(Clone, Debug, PartialEq)]
 #[repr(C)]
 pub struct Dense<T: Float, const I: usize, const O: usize> {
@@ -54,82 +55,80 @@ impl<T: Float, const I: usize, const O: usize> Dense<T, I, O> {
         }
     }
 
-    /// `W x + b` for one input.
+    /// Lists this layer's tensors under the layer name `layer` (for generated models).
+    #[doc(hidden)]
+    pub fn visit_named<'a>(&'a self, layer: &'static str, f: &mut impl FnMut(Tensor<'a, T>)) {
+        f(Tensor {
+            name: TensorName { layer, param: "weight" },
+            shape: TensorShape::new([O, I]),
+            storage: Storage::ColumnMajor,
+            data: self.weight.as_slice(),
+        });
+        f(Tensor {
+            name: TensorName { layer, param: "bias" },
+            shape: TensorShape::new([O]),
+            storage: Storage::RowMajor,
+            data: self.bias.as_slice(),
+        });
+    }
+
+    /// Lists this layer's tensors mutably under the layer name `layer` (for generated models).
+    #[doc(hidden)]
+    pub fn visit_named_mut(&mut self, layer: &'static str, f: &mut impl FnMut(TensorMut<'_, T>)) {
+        f(TensorMut {
+            name: TensorName { layer, param: "weight" },
+            shape: TensorShape::new([O, I]),
+            storage: Storage::ColumnMajor,
+            data: self.weight.as_mut_slice(),
+        });
+        f(TensorMut {
+            name: TensorName { layer, param: "bias" },
+            shape: TensorShape::new([O]),
+            storage: Storage::RowMajor,
+            data: self.bias.as_mut_slice(),
+        });
+    }
+}
+
+impl<T: Float, const I: usize, const O: usize> Layer<T, I, O> for Dense<T, I, O> {
+    type Grads = Self;
+    type Scratch<const B: usize> = ();
+
+    /// `W x + b`.
     #[inline]
-    pub fn forward(&self, x: &SVector<T, I>) -> SVector<T, O> {
+    fn forward_one(&self, x: &SVector<T, I>) -> SVector<T, O> {
         let mut y = self.bias;
         kernels::matmul(&self.weight, x, &mut y, true);
         y
     }
 
-    /// `Y = W X + b 1ᵀ` for a batch of `B` inputs stored as columns.
+    /// `Y = W X + b 1ᵀ`.
     #[inline]
-    pub fn forward_batch<const B: usize>(&self, x: &SMatrix<T, I, B>, y: &mut SMatrix<T, O, B>) {
+    fn forward<const B: usize>(&self, x: &SMatrix<T, I, B>, y: &mut SMatrix<T, O, B>, _scratch: &mut ()) {
         for mut col in y.column_iter_mut() {
             col.copy_from(&self.bias);
         }
         kernels::matmul(&self.weight, x, y, true);
     }
 
-    /// Adds this batch's parameter gradients to `grads` (`∂W += δ Xᵀ`, `∂b += Σ δ`) and
-    /// writes the input gradient `Wᵀ δ` to `dx`.
+    /// `∂W += δ Xᵀ`, `∂b += Σ δ`, and `dx = Wᵀ δ`.
     #[inline]
-    pub fn backward<const B: usize>(
+    fn backward<const B: usize>(
         &self,
         x: &SMatrix<T, I, B>,
+        _y: &SMatrix<T, O, B>,
         dy: &SMatrix<T, O, B>,
+        dx: Option<&mut SMatrix<T, I, B>>,
         grads: &mut Self,
-        dx: &mut SMatrix<T, I, B>,
-    ) {
-        self.backward_params(x, dy, grads);
-        kernels::matmul_tn(&self.weight, dy, dx);
-    }
-
-    /// Adds this batch's parameter gradients to `grads`, without the input gradient
-    /// (what the first layer of a network needs).
-    #[inline]
-    pub fn backward_params<const B: usize>(
-        &self,
-        x: &SMatrix<T, I, B>,
-        dy: &SMatrix<T, O, B>,
-        grads: &mut Self,
+        _scratch: &mut (),
     ) {
         kernels::matmul_add_nt(dy, x, &mut grads.weight);
         for col in dy.column_iter() {
             grads.bias += col;
         }
-    }
-
-    /// Lists this layer's tensors under the layer name `layer`.
-    pub fn visit_named<'a>(&'a self, layer: &'static str, f: &mut impl FnMut(Tensor<'a, T>)) {
-        f(Tensor {
-            name: TensorName { layer, param: "weight" },
-            shape: Shape::new([O, I]),
-            storage: Storage::ColumnMajor,
-            data: self.weight.as_slice(),
-        });
-        f(Tensor {
-            name: TensorName { layer, param: "bias" },
-            shape: Shape::new([O]),
-            storage: Storage::RowMajor,
-            data: self.bias.as_slice(),
-        });
-    }
-
-    /// Lists this layer's tensors mutably under the layer name `layer`.
-    pub fn visit_named_mut(&mut self, layer: &'static str, f: &mut impl FnMut(TensorMut<'_, T>)) {
-        f(TensorMut {
-            name: TensorName { layer, param: "weight" },
-            shape: Shape::new([O, I]),
-            storage: Storage::ColumnMajor,
-            data: self.weight.as_mut_slice(),
-        });
-        f(TensorMut {
-            name: TensorName { layer, param: "bias" },
-            shape: Shape::new([O]),
-            storage: Storage::RowMajor,
-            data: self.bias.as_mut_slice(),
-        });
+        if let Some(dx) = dx {
+            kernels::matmul_tn(&self.weight, dy, dx);
+        }
     }
 }
 

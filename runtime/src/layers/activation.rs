@@ -1,41 +1,17 @@
 //! Activation layers: element-wise nonlinearities and the column-wise softmax.
 //!
-//! Each activation is a small value (a unit struct, or [`LeakyRelu`] with its slope) that
-//! maps a batch of columns forward and carries gradients backward. Backward receives both
-//! the layer's input and its output, so each uses whichever is cheaper.
+//! Each activation is a small value (a unit struct, or [`LeakyRelu`] with its slope) and a
+//! [`Layer`] from `N` to `N` values for every `N` and scalar type. The element-wise ones
+//! implement [`Elementwise`], `f(x)` and `f'(x)`, and get the layer from it. Backward
+//! receives both the layer's input and its output, so each uses whichever is cheaper.
 
-use nalgebra::SMatrix;
+use nalgebra::{SMatrix, SVector};
 
+use super::Layer;
 use crate::scalar::Float;
 
-/// A parameterless layer that maps a matrix of column vectors to one of the same shape.
-pub trait Activation {
-    /// `y = f(x)`.
-    fn forward<T: Float, const R: usize, const C: usize>(
-        &self,
-        x: &SMatrix<T, R, C>,
-        y: &mut SMatrix<T, R, C>,
-    );
-
-    /// `dx = (∂f/∂x)ᵀ dy`, given the forward pass's input `x` and output `y`.
-    fn backward<T: Float, const R: usize, const C: usize>(
-        &self,
-        x: &SMatrix<T, R, C>,
-        y: &SMatrix<T, R, C>,
-        dy: &SMatrix<T, R, C>,
-        dx: &mut SMatrix<T, R, C>,
-    );
-
-    /// `f(x)` by value (for the allocation-free single-sample path).
-    #[inline]
-    fn apply<T: Float, const R: usize, const C: usize>(&self, x: SMatrix<T, R, C>) -> SMatrix<T, R, C> {
-        let mut y = x;
-        self.forward(&x, &mut y);
-        y
-    }
-}
-
-/// An activation applied to each element on its own.
+/// An activation applied to each element on its own; every `Elementwise` is a
+/// [`Layer<T, N, N>`](Layer) for any `T` and `N`.
 pub trait Elementwise {
     /// `f(x)`.
     fn f<T: Float>(&self, x: T) -> T;
@@ -43,26 +19,42 @@ pub trait Elementwise {
     fn df<T: Float>(&self, x: T, y: T) -> T;
 }
 
-impl<A: Elementwise> Activation for A {
+/// `y = f(x)` element by element, for any shape.
+#[inline]
+fn map_into<A: Elementwise, T: Float>(act: &A, x: &[T], y: &mut [T]) {
+    for (y, &x) in y.iter_mut().zip(x) {
+        *y = act.f(x);
+    }
+}
+
+impl<T: Float, const N: usize, A: Elementwise> Layer<T, N, N> for A {
+    type Grads = ();
+    type Scratch<const B: usize> = ();
+
     #[inline]
-    fn forward<T: Float, const R: usize, const C: usize>(
-        &self,
-        x: &SMatrix<T, R, C>,
-        y: &mut SMatrix<T, R, C>,
-    ) {
-        for (y, &x) in y.as_mut_slice().iter_mut().zip(x.as_slice()) {
-            *y = self.f(x);
-        }
+    fn forward_one(&self, x: &SVector<T, N>) -> SVector<T, N> {
+        let mut y = *x;
+        map_into(self, x.as_slice(), y.as_mut_slice());
+        y
     }
 
     #[inline]
-    fn backward<T: Float, const R: usize, const C: usize>(
+    fn forward<const B: usize>(&self, x: &SMatrix<T, N, B>, y: &mut SMatrix<T, N, B>, _scratch: &mut ()) {
+        map_into(self, x.as_slice(), y.as_mut_slice());
+    }
+
+    /// `dx = dy ⊙ f'(x)`.
+    #[inline]
+    fn backward<const B: usize>(
         &self,
-        x: &SMatrix<T, R, C>,
-        y: &SMatrix<T, R, C>,
-        dy: &SMatrix<T, R, C>,
-        dx: &mut SMatrix<T, R, C>,
+        x: &SMatrix<T, N, B>,
+        y: &SMatrix<T, N, B>,
+        dy: &SMatrix<T, N, B>,
+        dx: Option<&mut SMatrix<T, N, B>>,
+        _grads: &mut (),
+        _scratch: &mut (),
     ) {
+        let Some(dx) = dx else { return };
         let inputs = x.as_slice().iter().zip(y.as_slice()).zip(dy.as_slice());
         for (dx, ((&x, &y), &dy)) in dx.as_mut_slice().iter_mut().zip(inputs) {
             *dx = dy * self.df(x, y);
@@ -160,30 +152,39 @@ impl Elementwise for Identity {
 /// subtracted first so no exponent overflows.
 ///
 /// As a model's last layer it is an inference head: training works on the logits before
-/// it, with [`SoftmaxCrossEntropy`](crate::loss::SoftmaxCrossEntropy) fusing the two.
+/// it, with [`SoftmaxCrossEntropy`](crate::SoftmaxCrossEntropy) fusing the two.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Softmax;
 
-impl Activation for Softmax {
-    fn forward<T: Float, const R: usize, const C: usize>(
-        &self,
-        x: &SMatrix<T, R, C>,
-        y: &mut SMatrix<T, R, C>,
-    ) {
-        for (y, x) in y.as_mut_slice().chunks_exact_mut(R).zip(x.as_slice().chunks_exact(R)) {
+impl<T: Float, const N: usize> Layer<T, N, N> for Softmax {
+    type Grads = ();
+    type Scratch<const B: usize> = ();
+
+    fn forward_one(&self, x: &SVector<T, N>) -> SVector<T, N> {
+        let mut y = *x;
+        softmax_into(x.as_slice(), y.as_mut_slice());
+        y
+    }
+
+    fn forward<const B: usize>(&self, x: &SMatrix<T, N, B>, y: &mut SMatrix<T, N, B>, _scratch: &mut ()) {
+        for (y, x) in y.as_mut_slice().chunks_exact_mut(N).zip(x.as_slice().chunks_exact(N)) {
             softmax_into(x, y);
         }
     }
 
-    fn backward<T: Float, const R: usize, const C: usize>(
+    /// `dx = y ⊙ (dy − ⟨y, dy⟩)`, column by column.
+    fn backward<const B: usize>(
         &self,
-        _x: &SMatrix<T, R, C>,
-        y: &SMatrix<T, R, C>,
-        dy: &SMatrix<T, R, C>,
-        dx: &mut SMatrix<T, R, C>,
+        _x: &SMatrix<T, N, B>,
+        y: &SMatrix<T, N, B>,
+        dy: &SMatrix<T, N, B>,
+        dx: Option<&mut SMatrix<T, N, B>>,
+        _grads: &mut (),
+        _scratch: &mut (),
     ) {
-        let cols = y.as_slice().chunks_exact(R).zip(dy.as_slice().chunks_exact(R));
-        for (dx, (y, dy)) in dx.as_mut_slice().chunks_exact_mut(R).zip(cols) {
+        let Some(dx) = dx else { return };
+        let cols = y.as_slice().chunks_exact(N).zip(dy.as_slice().chunks_exact(N));
+        for (dx, (y, dy)) in dx.as_mut_slice().chunks_exact_mut(N).zip(cols) {
             // dx = y ⊙ (dy − ⟨y, dy⟩)
             let inner = y.iter().zip(dy).fold(T::ZERO, |s, (&y, &d)| s + y * d);
             for ((dx, &y), &dy) in dx.iter_mut().zip(y).zip(dy) {

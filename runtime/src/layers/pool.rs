@@ -1,12 +1,14 @@
-//! Pooling layers over images stored as CHW columns (see [`conv`](crate::conv)): max and
+//! Pooling layers over images stored as CHW columns (see [`conv`](super::conv)): max and
 //! average pooling over square windows, and global average pooling.
 //!
 //! Like activations they have no parameters, so they are plain values (unit structs) whose
-//! type carries the shapes; like [`Conv2d`](crate::Conv2d) each has an associated `CHECK`
-//! constant that rejects inconsistent dimensions at compile time.
+//! type carries the shapes, and a [`Layer`] for every scalar type with `Grads` and `Scratch`
+//! both `()`; like [`Conv2d`](super::Conv2d) each has an associated `CHECK` constant that
+//! rejects inconsistent dimensions at compile time.
 
 use nalgebra::{SMatrix, SVector};
 
+use super::Layer;
 use crate::scalar::Float;
 
 /// Max pooling (PyTorch's `nn.MaxPool2d(K, S)`): `C` channels of `H × W` to `C × OH × OW`,
@@ -73,21 +75,37 @@ macro_rules! windowed_pool {
                 assert!(IN == C * H * W, "pooling: IN must be C * H * W");
                 assert!(OUT == C * OH * OW, "pooling: OUT must be C * OH * OW");
             };
+        }
 
-            /// Pools one image, on the stack.
-            pub fn forward<T: Float>(&self, x: &SVector<T, IN>) -> SVector<T, OUT> {
+        impl<
+            T: Float,
+            const C: usize,
+            const H: usize,
+            const W: usize,
+            const K: usize,
+            const S: usize,
+            const OH: usize,
+            const OW: usize,
+            const IN: usize,
+            const OUT: usize,
+        > Layer<T, IN, OUT> for $pool<C, H, W, K, S, OH, OW, IN, OUT>
+        {
+            type Grads = ();
+            type Scratch<const B: usize> = ();
+
+            fn forward_one(&self, x: &SVector<T, IN>) -> SVector<T, OUT> {
                 let () = Self::CHECK;
                 let mut y = SVector::<T, OUT>::zeros();
                 Self::pool(x.as_slice(), y.as_mut_slice());
                 y
             }
 
-            /// Pools a batch of `B` images (columns).
             #[inline]
-            pub fn forward_batch<T: Float, const B: usize>(
+            fn forward<const B: usize>(
                 &self,
                 x: &SMatrix<T, IN, B>,
                 y: &mut SMatrix<T, OUT, B>,
+                _scratch: &mut (),
             ) {
                 let () = Self::CHECK;
                 for (x, y) in x.as_slice().chunks_exact(IN).zip(y.as_mut_slice().chunks_exact_mut(OUT)) {
@@ -95,17 +113,18 @@ macro_rules! windowed_pool {
                 }
             }
 
-            /// Writes the gradient with respect to the input, `dx`, given the forward pass's
-            /// input `x` and output `y` and the gradient `dy` with respect to `y`.
             #[inline]
-            pub fn backward<T: Float, const B: usize>(
+            fn backward<const B: usize>(
                 &self,
                 x: &SMatrix<T, IN, B>,
                 y: &SMatrix<T, OUT, B>,
                 dy: &SMatrix<T, OUT, B>,
-                dx: &mut SMatrix<T, IN, B>,
+                dx: Option<&mut SMatrix<T, IN, B>>,
+                _grads: &mut (),
+                _scratch: &mut (),
             ) {
                 let () = Self::CHECK;
+                let Some(dx) = dx else { return };
                 let columns = x.as_slice().chunks_exact(IN).zip(y.as_slice().chunks_exact(OUT));
                 let grads = dy.as_slice().chunks_exact(OUT).zip(dx.as_mut_slice().chunks_exact_mut(IN));
                 for ((x, y), (dy, dx)) in columns.zip(grads) {
@@ -135,7 +154,7 @@ impl<
     /// The offset, in `rows` (the `K` input rows of one output row), of the first maximum
     /// of the window starting at column `col`.
     #[inline(always)]
-    fn argmax<T: Float>(rows: &[T], col: usize) -> usize {
+    fn window_argmax<T: Float>(rows: &[T], col: usize) -> usize {
         let mut best = col;
         let mut max = rows[col];
         for r in 0..K {
@@ -175,7 +194,7 @@ impl<
                 let drows = &mut dplane[oh * S * W..][..(K - 1) * W + W];
                 for (ow, &d) in dout.iter().enumerate() {
                     if d != T::ZERO {
-                        drows[Self::argmax(rows, ow * S)] += d;
+                        drows[Self::window_argmax(rows, ow * S)] += d;
                     }
                 }
             }
@@ -236,46 +255,54 @@ impl<const C: usize, const H: usize, const W: usize, const IN: usize> GlobalAvgP
         assert!(IN == C * H * W, "GlobalAvgPool: IN must be C * H * W");
     };
 
+    fn pool<T: Float>(x: &[T], y: &mut [T]) {
+        let scale = T::ONE / T::of((H * W) as f64);
+        for (plane, y) in x.chunks_exact(H * W).zip(y) {
+            *y = plane.iter().fold(T::ZERO, |s, &v| s + v) * scale;
+        }
+    }
+}
+
+impl<T: Float, const C: usize, const H: usize, const W: usize, const IN: usize> Layer<T, IN, C>
+    for GlobalAvgPool<C, H, W, IN>
+{
+    type Grads = ();
+    type Scratch<const B: usize> = ();
+
     /// The channel means of one image.
-    pub fn forward<T: Float>(&self, x: &SVector<T, IN>) -> SVector<T, C> {
+    fn forward_one(&self, x: &SVector<T, IN>) -> SVector<T, C> {
         let () = Self::CHECK;
         let mut y = SVector::<T, C>::zeros();
         Self::pool(x.as_slice(), y.as_mut_slice());
         y
     }
 
-    /// The channel means of a batch of `B` images (columns).
     #[inline]
-    pub fn forward_batch<T: Float, const B: usize>(&self, x: &SMatrix<T, IN, B>, y: &mut SMatrix<T, C, B>) {
+    fn forward<const B: usize>(&self, x: &SMatrix<T, IN, B>, y: &mut SMatrix<T, C, B>, _scratch: &mut ()) {
         let () = Self::CHECK;
         for (x, y) in x.as_slice().chunks_exact(IN).zip(y.as_mut_slice().chunks_exact_mut(C)) {
             Self::pool(x, y);
         }
     }
 
-    /// Writes the gradient with respect to the input: each channel's output gradient spread
-    /// evenly over its `H·W` inputs.
+    /// Each channel's output gradient spread evenly over its `H·W` inputs.
     #[inline]
-    pub fn backward<T: Float, const B: usize>(
+    fn backward<const B: usize>(
         &self,
         _x: &SMatrix<T, IN, B>,
         _y: &SMatrix<T, C, B>,
         dy: &SMatrix<T, C, B>,
-        dx: &mut SMatrix<T, IN, B>,
+        dx: Option<&mut SMatrix<T, IN, B>>,
+        _grads: &mut (),
+        _scratch: &mut (),
     ) {
         let () = Self::CHECK;
+        let Some(dx) = dx else { return };
         let scale = T::ONE / T::of((H * W) as f64);
         for (dy, dx) in dy.as_slice().chunks_exact(C).zip(dx.as_mut_slice().chunks_exact_mut(IN)) {
             for (&d, dplane) in dy.iter().zip(dx.chunks_exact_mut(H * W)) {
                 dplane.fill(d * scale);
             }
-        }
-    }
-
-    fn pool<T: Float>(x: &[T], y: &mut [T]) {
-        let scale = T::ONE / T::of((H * W) as f64);
-        for (plane, y) in x.chunks_exact(H * W).zip(y) {
-            *y = plane.iter().fold(T::ZERO, |s, &v| s + v) * scale;
         }
     }
 }

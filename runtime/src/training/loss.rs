@@ -53,13 +53,6 @@ pub trait Loss<T: Float, const N: usize> {
         target: &Self::Target<B>,
         len: usize,
     ) -> Result<T, LabelOutOfRange>;
-
-    /// The targets of columns `start..start + S` of a batch of `B` (to split a batch into
-    /// shards); `None` if they run past the end.
-    fn shard<const B: usize, const S: usize>(
-        target: &Self::Target<B>,
-        start: usize,
-    ) -> Option<&Self::Target<S>>;
 }
 
 /// Softmax followed by cross-entropy against integer class labels, computed from logits in
@@ -83,10 +76,6 @@ impl SoftmaxCrossEntropy {
 
 impl<T: Float, const N: usize> Loss<T, N> for SoftmaxCrossEntropy {
     type Target<const B: usize> = [u32; B];
-
-    fn shard<const B: usize, const S: usize>(target: &[u32; B], start: usize) -> Option<&[u32; S]> {
-        target.get(start..start + S)?.try_into().ok()
-    }
 
     fn loss_and_grad<const B: usize>(
         &self,
@@ -137,13 +126,6 @@ pub struct MeanSquaredError;
 
 impl<T: Float, const N: usize> Loss<T, N> for MeanSquaredError {
     type Target<const B: usize> = SMatrix<T, N, B>;
-
-    fn shard<const B: usize, const S: usize>(
-        target: &SMatrix<T, N, B>,
-        start: usize,
-    ) -> Option<&SMatrix<T, N, S>> {
-        crate::kernels::columns(target, start)
-    }
 
     fn loss_and_grad<const B: usize>(
         &self,

@@ -1,0 +1,209 @@
+//! The checked model: the small IR that [`infer`](crate::infer) builds from the syntax and
+//! that [`expand`](crate::expand) and [`weights`](crate::weights) read. Every shape in it
+//! is resolved; what each layer computes is a [`Kind`] from [`layers`](crate::layers).
+
+use std::fmt;
+
+use proc_macro2::{Span, TokenStream};
+use syn::{Attribute, Ident, LitStr};
+
+use crate::layers::{Kind, TensorSpec};
+
+/// A checked model: everything [`expand`](crate::expand) needs, with shapes resolved.
+pub struct Model<'a> {
+    pub attrs: Vec<&'a Attribute>,
+    pub vis: &'a syn::Visibility,
+    pub ident: &'a Ident,
+    /// `f32` or `f64`.
+    pub scalar: TokenStream,
+    /// The path of the facade crate (`::staticnn` unless `#[model(crate = "…")]`).
+    pub krate: TokenStream,
+    /// `#[model(weights = "file.safetensors")]`: the file to bake in (see [`weights`](crate::weights)).
+    pub weights: Option<LitStr>,
+    /// The shape of one input sample.
+    pub input: Shape,
+    /// The layers in order; a `residual` block holds its own layers.
+    pub layers: Vec<Layer>,
+}
+
+impl Model<'_> {
+    /// The width of one input sample (`C·H·W` for an image).
+    pub fn input_width(&self) -> usize {
+        self.input.len()
+    }
+
+    /// The width of the final layer's output.
+    pub fn output_width(&self) -> usize {
+        self.layers.last().map_or(self.input.len(), |l| l.output.len())
+    }
+
+    /// The `softmax` inference head, if the model ends in one.
+    pub fn head(&self) -> Option<&Layer> {
+        self.layers.last().filter(|l| l.is_head())
+    }
+
+    /// The layers the training pass runs (all but a `softmax` head).
+    pub fn trained_layers(&self) -> &[Layer] {
+        let n = self.layers.len() - usize::from(self.head().is_some());
+        &self.layers[..n]
+    }
+
+    /// Every layer holding parameters, including those inside `residual` blocks, in
+    /// declaration order (the order of the model struct's fields and of its tensors).
+    pub fn param_layers(&self) -> Vec<&Layer> {
+        fn walk<'l>(layers: &'l [Layer], out: &mut Vec<&'l Layer>) {
+            for l in layers {
+                match &l.op {
+                    Op::Residual(inner) => walk(inner, out),
+                    _ if l.has_params() => out.push(l),
+                    _ => {}
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.layers, &mut out);
+        out
+    }
+
+    /// The number of parameters of the whole model.
+    pub fn param_count(&self) -> usize {
+        self.param_layers().iter().flat_map(|l| l.tensors()).map(|t| t.len()).sum()
+    }
+}
+
+/// The shape of one sample between two layers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// A vector of `N` values.
+    Flat(usize),
+    /// `c` channels of `h × w`, stored as `C·H·W` values in CHW order.
+    Image { c: usize, h: usize, w: usize },
+}
+
+impl Shape {
+    /// The number of values (the height of a sample's column).
+    pub fn len(self) -> usize {
+        match self {
+            Shape::Flat(n) => n,
+            Shape::Image { c, h, w } => c * h * w,
+        }
+    }
+
+    /// Channels, rows and columns (a flat shape of `n` is `n × 1 × 1`).
+    pub fn chw(self) -> (usize, usize, usize) {
+        match self {
+            Shape::Image { c, h, w } => (c, h, w),
+            Shape::Flat(n) => (n, 1, 1),
+        }
+    }
+
+    /// `false` for the placeholder shape that follows a missing or invalid input (whose
+    /// error is already reported), so that nothing is checked against it.
+    pub fn is_known(self) -> bool {
+        self.len() != 0
+    }
+}
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Shape::Flat(n) => write!(f, "{n}"),
+            Shape::Image { c, h, w } => write!(f, "{c}×{h}×{w}"),
+        }
+    }
+}
+
+/// A layer's input and output shapes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Io {
+    pub input: Shape,
+    pub output: Shape,
+}
+
+/// One layer with its resolved shape.
+pub struct Layer {
+    /// The prefix of its tensors' names: its given name, or its position in the list
+    /// (PyTorch `nn.Sequential` numbering, parameterless layers counted; `3.0` for the first
+    /// layer of the `residual` block at position 3).
+    pub label: String,
+    /// Whether the user gave it a name.
+    pub named: bool,
+    /// The struct field holding its parameters (or naming its cache buffers).
+    pub field: Ident,
+    /// Where the user wrote it: errors in generated code land here.
+    pub span: Span,
+    pub op: Op,
+    pub input: Shape,
+    pub output: Shape,
+}
+
+/// What a layer does.
+pub enum Op {
+    /// A layer of the runtime, described by its kind.
+    Layer(Box<dyn Kind>),
+    /// An image seen as a flat vector: a change of shape only, no data moves.
+    Flatten,
+    /// `y = x + f(x)`, `f` being the block's layers.
+    Residual(Vec<Layer>),
+}
+
+impl Layer {
+    /// Its input and output shapes.
+    pub fn io(&self) -> Io {
+        Io { input: self.input, output: self.output }
+    }
+
+    /// The runtime layer, for layers that are one.
+    pub fn kind(&self) -> Option<&dyn Kind> {
+        match &self.op {
+            Op::Layer(kind) => Some(kind.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// The tensors the layer holds (none for most).
+    pub fn tensors(&self) -> Vec<TensorSpec> {
+        self.kind().map(|k| k.tensors(self.io())).unwrap_or_default()
+    }
+
+    /// Whether the layer holds parameters (and so a field of the model struct).
+    pub fn has_params(&self) -> bool {
+        !self.tensors().is_empty()
+    }
+
+    /// Whether the layer or any layer inside it holds parameters.
+    pub fn contains_params(&self) -> bool {
+        match &self.op {
+            Op::Residual(inner) => inner.iter().any(Layer::contains_params),
+            _ => self.has_params(),
+        }
+    }
+
+    /// Whether the layer is a `softmax` inference head.
+    pub fn is_head(&self) -> bool {
+        self.kind().is_some_and(|k| k.is_head())
+    }
+
+    /// How error messages refer to the layer: ``layer `hidden` (dense 784 → 128)``,
+    /// `layer 1 (relu)`, `layer 3.0 (conv2d …)`.
+    pub fn describe_for_error(&self) -> String {
+        if self.named {
+            format!("layer `{}` ({})", self.label, self.describe())
+        } else {
+            format!("layer {} ({})", self.label, self.describe())
+        }
+    }
+
+    /// A short description for generated docs: `dense 784 → 128`, `relu`,
+    /// `conv2d 1×28×28 → 16×28×28 (3×3, stride 1, padding 1)`.
+    pub fn describe(&self) -> String {
+        let (i, o) = (self.input, self.output);
+        match &self.op {
+            Op::Layer(kind) => kind.describe(self.io()),
+            Op::Flatten => format!("flatten {i} → {o}"),
+            Op::Residual(inner) => {
+                format!("residual {i}, {} layer{}", inner.len(), if inner.len() == 1 { "" } else { "s" })
+            }
+        }
+    }
+}

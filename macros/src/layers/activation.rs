@@ -1,0 +1,84 @@
+//! The activations — `relu`, `leaky_relu(α)`, `sigmoid`, `tanh`, `identity` — and the
+//! `softmax` inference head: parameterless runtime layers that keep their input's shape.
+
+use quote::quote;
+
+use super::{Kind, Runtime};
+use crate::args;
+use crate::ast::Entry;
+use crate::ctxt::Ctxt;
+use crate::infer::Upstream;
+use crate::ir::{Io, Shape};
+
+/// An activation, by its runtime type's name.
+struct Activation {
+    /// The DSL name (`leaky_relu`).
+    name: &'static str,
+    /// The runtime type (`LeakyRelu`).
+    runtime: &'static str,
+    /// `leaky_relu`'s negative slope.
+    slope: Option<f64>,
+}
+
+/// The activations: DSL name and runtime type.
+const ACTIVATIONS: &[(&str, &str)] = &[
+    ("relu", "Relu"),
+    ("leaky_relu", "LeakyRelu"),
+    ("sigmoid", "Sigmoid"),
+    ("tanh", "Tanh"),
+    ("identity", "Identity"),
+    ("softmax", "Softmax"),
+];
+
+/// Any activation; `leaky_relu` takes its slope, the others nothing, and `softmax` needs a
+/// flat input.
+pub fn infer(cx: &mut Ctxt, entry: &Entry, from: &Upstream) -> Option<(Box<dyn Kind>, Shape)> {
+    let written = entry.kind.to_string();
+    let &(name, runtime) = ACTIVATIONS.iter().find(|(n, _)| *n == written)?;
+    let slope = if name == "leaky_relu" {
+        Some(leaky_slope(cx, entry)?)
+    } else {
+        args::no_arguments(cx, entry);
+        None
+    };
+    if name == "softmax"
+        && let Shape::Image { .. } = from.shape
+    {
+        cx.error(
+            entry.kind.span(),
+            format_args!("`softmax` needs a flat input, but {}; insert `flatten` before it", from.describe()),
+        );
+    }
+    Some((Box::new(Activation { name, runtime, slope }), from.shape))
+}
+
+/// The negative slope of `leaky_relu(α)` (PyTorch's default 0.01 when omitted).
+fn leaky_slope(cx: &mut Ctxt, entry: &Entry) -> Option<f64> {
+    const USAGE: &str = "`leaky_relu` takes one argument, its negative slope, e.g. `leaky_relu(0.01)`";
+    let Some(list) = &entry.args else { return Some(0.01) };
+    match list.list.iter().collect::<Vec<_>>().as_slice() {
+        [arg] if arg.key.is_none() && arg.arrow.is_none() => {
+            args::float(cx, &arg.value, USAGE, "the slope of `leaky_relu`")
+        }
+        _ => {
+            cx.error(list.paren.span.join(), USAGE);
+            None
+        }
+    }
+}
+
+impl Kind for Activation {
+    fn describe(&self, _io: Io) -> String {
+        self.name.to_string()
+    }
+
+    fn runtime(&self, _io: Io) -> Runtime {
+        let mut runtime = Runtime::unit(self.runtime, Vec::new());
+        runtime.constructor = self.slope.map(|slope| quote!((#slope)));
+        runtime
+    }
+
+    fn is_head(&self) -> bool {
+        self.name == "softmax"
+    }
+}

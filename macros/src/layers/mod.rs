@@ -1,0 +1,139 @@
+//! The layer kinds the DSL knows, each described in one place.
+//!
+//! A kind is a function that reads its entry's arguments and infers its output shape
+//! ([`Infer`], listed in [`KINDS`]), returning a [`Kind`]: everything the rest of the macro
+//! needs to know about it — its runtime type, its parameter tensors, whether it needs scratch
+//! memory. The checker, the expansion and the weight baking read only this trait, and every
+//! runtime layer implements the runtime's one `Layer` protocol, so adding a layer kind is
+//! one file here (plus its line in [`KINDS`]) and one runtime type.
+//!
+//! `input`, `flatten` and `residual` are structure rather than layers and are handled by
+//! [`infer`](crate::infer) itself.
+
+mod activation;
+mod conv2d;
+mod dense;
+mod pool;
+mod window;
+
+use proc_macro2::TokenStream;
+
+use crate::ast::Entry;
+use crate::ctxt::Ctxt;
+use crate::infer::Upstream;
+use crate::ir::{Io, Shape};
+
+/// Reads a layer entry given what feeds it: the kind and its output shape, or `None` after
+/// reporting why the entry cannot be understood.
+pub type Infer = fn(&mut Ctxt, &Entry, &Upstream) -> Option<(Box<dyn Kind>, Shape)>;
+
+/// Every layer kind, by the name written in the DSL.
+pub const KINDS: &[(&str, Infer)] = &[
+    ("dense", dense::infer),
+    ("conv2d", conv2d::infer),
+    ("maxpool", pool::infer),
+    ("avgpool", pool::infer),
+    ("global_avgpool", pool::infer_global),
+    ("relu", activation::infer),
+    ("leaky_relu", activation::infer),
+    ("sigmoid", activation::infer),
+    ("tanh", activation::infer),
+    ("identity", activation::infer),
+    ("softmax", activation::infer),
+];
+
+/// What the macro knows about one checked layer of a runtime kind.
+pub trait Kind {
+    /// How docs and messages describe it: `dense 784 → 128`, `maxpool 16×28×28 → 16×14×14 (2×2, stride 2)`.
+    fn describe(&self, io: Io) -> String;
+
+    /// The runtime type implementing `Layer<T, IN, OUT>` for this layer.
+    fn runtime(&self, io: Io) -> Runtime;
+
+    /// The parameter tensors, in the order the runtime type stores them (its
+    /// `Parameters::visit` order); none for a layer without parameters.
+    fn tensors(&self, io: Io) -> Vec<TensorSpec> {
+        let _ = io;
+        Vec::new()
+    }
+
+    /// Whether the runtime type's `Scratch` is more than `()`, so the cache keeps one.
+    fn needs_scratch(&self) -> bool {
+        false
+    }
+
+    /// Whether this is `softmax`: allowed only last, as an inference head that training skips.
+    fn is_head(&self) -> bool {
+        false
+    }
+
+    /// An expression computing one sample's output (anything `Into<SVector<T, OUT>>`) from
+    /// `input` (a `&SVector<T, IN>`) more cheaply than the runtime's `forward_one`, if the
+    /// kind has one for this layer (tiny dense layers are unrolled); `layer` is the
+    /// expression of the layer's value.
+    fn forward_one_inline(&self, io: Io, layer: &TokenStream, input: &TokenStream) -> Option<TokenStream> {
+        let _ = (io, layer, input);
+        None
+    }
+}
+
+/// A runtime layer type: `Dense<f32, 784, 128>`, `MaxPool2d<16, 28, 28, 2, 2, 14, 14, 12544, 3136>`,
+/// `LeakyRelu` with the value `LeakyRelu(0.01)`.
+pub struct Runtime {
+    /// The type's name at the runtime crate's root.
+    pub name: &'static str,
+    /// Whether its first generic argument is the scalar type.
+    pub scalar: bool,
+    /// Its const generic arguments after the scalar.
+    pub dims: Vec<usize>,
+    /// For a layer without parameters whose value is not a unit struct: the arguments of its
+    /// tuple constructor (`(0.01)`).
+    pub constructor: Option<TokenStream>,
+}
+
+impl Runtime {
+    /// A parameterless unit-struct layer with const arguments.
+    pub fn unit(name: &'static str, dims: Vec<usize>) -> Self {
+        Runtime { name, scalar: false, dims, constructor: None }
+    }
+
+    /// A layer with parameters, generic over the scalar type.
+    pub fn with_params(name: &'static str, dims: Vec<usize>) -> Self {
+        Runtime { name, scalar: true, dims, constructor: None }
+    }
+}
+
+/// One parameter tensor of a layer, as a weight file holds it.
+pub struct TensorSpec {
+    /// The parameter's name within the layer: the key is `label.param`.
+    pub param: &'static str,
+    /// Its shape in PyTorch's convention (row-major in the file).
+    pub shape: Vec<usize>,
+    /// Whether the runtime stores this 2-D tensor transposed (column-major, as nalgebra
+    /// stores a dense layer's `O × I` weight) rather than in the file's order.
+    pub transposed: bool,
+}
+
+impl TensorSpec {
+    /// A tensor stored in the file's (PyTorch's row-major) order.
+    pub fn new(param: &'static str, shape: Vec<usize>) -> Self {
+        TensorSpec { param, shape, transposed: false }
+    }
+
+    /// The number of values.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+}
+
+/// The names [`KINDS`] and the structural entries answer to, for "did you mean" suggestions.
+pub fn known_names() -> Vec<&'static str> {
+    let mut names: Vec<&str> = KINDS.iter().map(|(name, _)| *name).collect();
+    names.extend(["flatten", "residual"]);
+    names
+}
+
+/// The inference function of the kind called `name`.
+pub fn find(name: &str) -> Option<Infer> {
+    KINDS.iter().find(|(n, _)| *n == name).map(|(_, infer)| *infer)
+}

@@ -1,0 +1,97 @@
+//! The layers and the protocol they share: [`Layer`], implemented by [`Dense`], every
+//! [activation], [`Conv2d`] and the [pools](pool); and the
+//! [residual connections](residual) that generated models wrap around blocks of layers.
+//!
+//! Batches are matrices whose `B` columns are the samples; an image is a column in
+//! PyTorch's CHW order (see [`conv`]), so flattening one moves no data.
+
+pub mod activation;
+pub mod conv;
+pub mod dense;
+pub mod pool;
+pub mod residual;
+
+use nalgebra::{SMatrix, SVector};
+
+pub use self::activation::{Elementwise, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Tanh, softmax_into};
+pub use self::conv::{Conv2d, Conv2dScratch};
+pub use self::dense::Dense;
+pub use self::pool::{AvgPool2d, GlobalAvgPool, MaxPool2d};
+use crate::scalar::Float;
+
+/// The protocol every layer implements: a layer from `IN` to `OUT` values per sample, over
+/// the scalar `T`, called the same way whatever it is — by generated models, by tests and
+/// by hand-written code.
+///
+/// - **Batches** are `SMatrix<T, N, B>` whose `B` columns are the samples (nalgebra stores
+///   matrices column-major, so each sample is contiguous). An image is one column in
+///   PyTorch's CHW order, element `(c, h, w)` at `c·H·W + h·W + w`, so flattening moves no
+///   data and a dense layer after it sees `nn.Flatten`'s order.
+/// - **The caller owns every buffer**: the outputs `y` and `dx`, the parameter gradients
+///   ([`Grads`](Layer::Grads)) and the working memory ([`Scratch`](Layer::Scratch)), all
+///   reusable from one batch to the next. Nothing allocates, and the batch methods put
+///   nothing large on the stack; only [`forward_one`](Layer::forward_one), the path of
+///   single samples on small targets, returns its result by value.
+/// - **Backward** receives the forward pass's input `x` and output `y`, so each layer uses
+///   whichever is cheaper (a sigmoid's derivative comes from `y`, a ReLU's from `x`). It
+///   *adds* the parameter gradients to `grads` (so that a batch's shards, or several
+///   batches, accumulate into one buffer) and *overwrites* `dx`. With `dx = None` the
+///   input-gradient work is skipped entirely: what the first layer of a network needs.
+///
+/// Parameter gradients have the layer's own type (`Grads = Self` for [`Dense`] and
+/// [`Conv2d`], as JAX's pytrees do), so parameters, gradients and optimizer state line up
+/// element for element; layers without parameters use `()`. Only [`Conv2d`] needs scratch
+/// (its im2col buffers, a [`Conv2dScratch`]); every other layer's is `()`.
+///
+/// ```
+/// use nalgebra::SMatrix;
+/// use staticnn_runtime::{Dense, Layer, Relu};
+///
+/// let dense = Dense::<f32, 3, 2>::from_rows([[1.0, 0.0, -1.0], [0.5, 0.5, 0.5]], [0.0, -1.0]);
+/// let x = SMatrix::<f32, 3, 4>::from_fn(|i, b| (i + b) as f32);
+/// let (mut h, mut y) = (SMatrix::zeros(), SMatrix::zeros());
+/// dense.forward(&x, &mut h, &mut ());
+/// Relu.forward(&h, &mut y, &mut ());
+/// // A batch is its samples side by side.
+/// let one = Relu.forward_one(&dense.forward_one(&x.column(2).into_owned()));
+/// assert_eq!(y.column(2), one);
+///
+/// // The gradients of Σ y: the parameters' accumulate in `grads`, the input's go to `dx`.
+/// let dy = SMatrix::<f32, 2, 4>::from_element(1.0);
+/// let (mut dh, mut dx) = (SMatrix::zeros(), SMatrix::zeros());
+/// let mut grads = Dense::<f32, 3, 2>::ZERO;
+/// Relu.backward(&h, &y, &dy, Some(&mut dh), &mut (), &mut ());
+/// dense.backward(&x, &h, &dh, Some(&mut dx), &mut grads, &mut ());
+/// assert_eq!(grads.bias[1], 4.0); // Σ over the batch of ∂y₁/∂b₁ = 1 (y₁ > 0 everywhere)
+/// ```
+pub trait Layer<T: Float, const IN: usize, const OUT: usize> {
+    /// Where `backward` adds parameter gradients: `Self` for a layer with parameters, `()` without.
+    type Grads;
+    /// Working memory for a batch of `B`, owned by the caller and reused across calls
+    /// (a generated model keeps one per layer in its cache); `()` for most layers.
+    type Scratch<const B: usize>: bytemuck::Zeroable + Send;
+
+    /// One sample, by value, on the stack, without scratch (the inference path of small targets).
+    fn forward_one(&self, x: &SVector<T, IN>) -> SVector<T, OUT>;
+
+    /// A batch of `B` samples into `y`.
+    fn forward<const B: usize>(
+        &self,
+        x: &SMatrix<T, IN, B>,
+        y: &mut SMatrix<T, OUT, B>,
+        scratch: &mut Self::Scratch<B>,
+    );
+
+    /// Back-propagates `dy` (the loss gradient w.r.t. the `y` that `forward` produced from `x`):
+    /// adds the parameter gradients to `grads` and, when `dx` is given, writes (overwrites) the
+    /// gradient w.r.t. `x` into it.
+    fn backward<const B: usize>(
+        &self,
+        x: &SMatrix<T, IN, B>,
+        y: &SMatrix<T, OUT, B>,
+        dy: &SMatrix<T, OUT, B>,
+        dx: Option<&mut SMatrix<T, IN, B>>,
+        grads: &mut Self::Grads,
+        scratch: &mut Self::Scratch<B>,
+    );
+}

@@ -1,0 +1,245 @@
+//! Data-parallel training and inference over the machine's cores.
+//!
+//! A [`ParallelTrainer`] splits every batch of `B` samples into `B / S` shards of `S`,
+//! with one cache and one gradient buffer per shard, and takes the same step as a
+//! [`Trainer`](crate::Trainer) (the same `run_step`): the shards' forward passes run in
+//! parallel, the loss and the divergence check see the whole batch, the shards' backward
+//! passes run in parallel, and the optimizer's [`Update`] is split into one contiguous part
+//! per thread, each of which first sums the shards' gradients over its part. The result is
+//! the gradient a single trainer computes, up to the order of floating-point summation.
+//! Shapes stay static: a shard is a `SMatrix<T, IN, S>` view of `S` columns.
+//!
+//! Threads come from a [rayon] pool owned by the trainer; nothing else in the crate
+//! knows about threads. A step called from outside the pool runs on one of its threads, so
+//! that the step's three fork/joins stay among workers that wait for work by spinning
+//! briefly instead of sleeping.
+
+use std::boxed::Box;
+use std::sync::Arc;
+use std::vec::Vec;
+
+use nalgebra::SMatrix;
+
+use super::loss::Loss;
+use super::optim::{Optimizer, Update};
+use super::step::{BatchTrainer, Passes, TrainError, run_step};
+use crate::kernels::shard_columns;
+use crate::model::Model;
+
+/// One shard's buffers.
+struct Shard<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const S: usize> {
+    cache: Box<M::Cache<S>>,
+    grads: Box<M>,
+}
+
+/// Trains on batches of `B`, split into shards of `S` that run in parallel.
+///
+/// `B` must be a multiple of `S` (checked at compile time). With `threads` workers,
+/// `S = B / threads` keeps every worker busy with one shard per step. Name it through the
+/// model, which knows its shapes: `Mnist::parallel_trainer::<32, 16>(2)`
+/// ([`Model::parallel_trainer`]).
+pub struct ParallelTrainer<
+    M: Model<IN, OUT>,
+    const IN: usize,
+    const OUT: usize,
+    const B: usize,
+    const S: usize,
+> {
+    passes: Shards<M, IN, OUT, B, S>,
+    grad_out: Box<SMatrix<M::Scalar, OUT, B>>,
+    steps: u64,
+}
+
+/// The shards, the pool that runs them, and the batch's output gathered from them.
+struct Shards<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize, const S: usize> {
+    shards: Vec<Shard<M, IN, OUT, S>>,
+    output: Box<SMatrix<M::Scalar, OUT, B>>,
+    pool: Arc<rayon::ThreadPool>,
+}
+
+impl<M, const IN: usize, const OUT: usize, const B: usize, const S: usize> ParallelTrainer<M, IN, OUT, B, S>
+where
+    M: Model<IN, OUT>,
+{
+    const SHARDS: usize = {
+        assert!(S > 0 && B.is_multiple_of(S), "the batch size B must be a multiple of the shard size S");
+        B / S
+    };
+
+    /// Buffers for every shard and a pool of `threads` workers (`0`: one per core).
+    pub fn new(threads: usize) -> Result<Self, rayon::ThreadPoolBuildError> {
+        let pool = Arc::new(rayon::ThreadPoolBuilder::new().num_threads(threads).build()?);
+        let shards =
+            (0..Self::SHARDS).map(|_| Shard { cache: M::zeroed_cache(), grads: M::zeroed_box() }).collect();
+        let passes = Shards { shards, output: bytemuck::zeroed_box(), pool };
+        Ok(ParallelTrainer { passes, grad_out: bytemuck::zeroed_box(), steps: 0 })
+    }
+
+    /// The number of worker threads.
+    pub fn threads(&self) -> usize {
+        self.passes.pool.current_num_threads()
+    }
+}
+
+impl<M, const IN: usize, const OUT: usize, const B: usize, const S: usize> Shards<M, IN, OUT, B, S>
+where
+    M: Model<IN, OUT>,
+{
+    /// Runs `work(shard index, shard)` for every shard, the first on the calling thread
+    /// (no hand-off to the pool and back for work the caller can do), the others on the pool.
+    fn for_each_shard<F>(&mut self, work: F)
+    where
+        F: Fn(usize, &mut Shard<M, IN, OUT, S>) + Sync,
+    {
+        let Some((first, rest)) = self.shards.split_first_mut() else { return };
+        let work = &work;
+        self.pool.in_place_scope(|scope| {
+            for (s, shard) in rest.iter_mut().enumerate() {
+                scope.spawn(move |_| work(s + 1, shard));
+            }
+            work(0, first);
+        });
+    }
+}
+
+/// Columns `s·S..(s + 1)·S` of a batch, as a matrix of their own.
+fn shard_of<T: crate::Float, const R: usize, const B: usize, const S: usize>(
+    m: &SMatrix<T, R, B>,
+    s: usize,
+) -> &SMatrix<T, R, S> {
+    match shard_columns::<T, R, B, S>(m, s * S) {
+        Some(shard) => shard,
+        None => unreachable!("shard {s} of {S} columns lies inside the batch of {B}"),
+    }
+}
+
+impl<M, const IN: usize, const OUT: usize, const B: usize, const S: usize> Passes<M, IN, OUT, B>
+    for Shards<M, IN, OUT, B, S>
+where
+    M: Model<IN, OUT>,
+{
+    fn forward(&mut self, model: &M, x: &SMatrix<M::Scalar, IN, B>) -> &SMatrix<M::Scalar, OUT, B> {
+        self.for_each_shard(|s, shard| {
+            model.forward_train(shard_of::<_, IN, B, S>(x, s), &mut shard.cache);
+        });
+        let columns = self.output.as_mut_slice().chunks_exact_mut(S * OUT);
+        for (out, shard) in columns.zip(&self.shards) {
+            out.copy_from_slice(M::train_output(&shard.cache).as_slice());
+        }
+        &self.output
+    }
+
+    fn backward(
+        &mut self,
+        model: &M,
+        x: &SMatrix<M::Scalar, IN, B>,
+        grad_out: &SMatrix<M::Scalar, OUT, B>,
+        len: usize,
+    ) {
+        self.for_each_shard(|s, shard| {
+            shard.grads.fill_zero();
+            // A shard of padding only has a zero gradient.
+            if s * S < len {
+                let (xs, dys) = (shard_of::<_, IN, B, S>(x, s), shard_of::<_, OUT, B, S>(grad_out, s));
+                model.backward_params(xs, &mut shard.cache, dys, &mut shard.grads);
+            }
+        });
+    }
+
+    fn update<O: Optimizer<M>>(&mut self, model: &mut M, optimizer: &mut O) {
+        let Some((first, rest)) = self.shards.split_first_mut() else { return };
+        let partials: Vec<&[M::Scalar]> = rest.iter().map(|shard| shard.grads.as_slice()).collect();
+        let (params, grads) = (model.as_mut_slice(), first.grads.as_mut_slice());
+        // One contiguous part per thread; the caller takes the first itself.
+        let part = M::LEN.div_ceil(self.pool.current_num_threads().max(1)).max(1);
+        let mut parts = Vec::new();
+        let (mut update, mut offset) = (optimizer.begin_step(), 0);
+        for (params, grads) in params.chunks_mut(part).zip(grads.chunks_mut(part)) {
+            let (head, tail) = update.split_at(params.len());
+            parts.push(Part { offset, params, grads, update: head });
+            (update, offset) = (tail, offset + part);
+        }
+        let partials = &partials;
+        let run = move |part: Part<'_, M::Scalar, O::Update<'_>>| part.run(partials);
+        let mut parts = parts.into_iter();
+        let Some(mine) = parts.next() else { return };
+        self.pool.in_place_scope(|scope| {
+            for part in parts {
+                scope.spawn(move |_| run(part));
+            }
+            run(mine);
+        });
+    }
+}
+
+/// One thread's part of an optimizer step: the parameters from `offset` on, their
+/// gradients (the first shard's, to which the others' are added) and their update.
+struct Part<'a, T, U> {
+    offset: usize,
+    params: &'a mut [T],
+    grads: &'a mut [T],
+    update: U,
+}
+
+impl<T: crate::Float, U: Update<T>> Part<'_, T, U> {
+    /// Adds the other shards' gradients and applies the update, in cache-sized pieces,
+    /// each while it is in L1.
+    fn run(self, partials: &[&[T]]) {
+        const PIECE: usize = 4096;
+        let Part { offset, params, grads, mut update } = self;
+        for (p, (params, grads)) in params.chunks_mut(PIECE).zip(grads.chunks_mut(PIECE)).enumerate() {
+            let start = offset + p * PIECE;
+            for partial in partials {
+                for (g, &q) in grads.iter_mut().zip(&partial[start..]) {
+                    *g += q;
+                }
+            }
+            let (head, tail) = update.split_at(params.len());
+            head.apply(params, grads);
+            update = tail;
+        }
+    }
+}
+
+impl<M, const IN: usize, const OUT: usize, const B: usize, const S: usize> BatchTrainer<M, IN, OUT, B>
+    for ParallelTrainer<M, IN, OUT, B, S>
+where
+    M: Model<IN, OUT>,
+{
+    fn step<L, O>(
+        &mut self,
+        model: &mut M,
+        optimizer: &mut O,
+        loss: &L,
+        x: &SMatrix<M::Scalar, IN, B>,
+        target: &L::Target<B>,
+        len: usize,
+    ) -> Result<M::Scalar, TrainError>
+    where
+        L: Loss<M::Scalar, OUT> + Sync,
+        L::Target<B>: Sync,
+        O: Optimizer<M> + Send,
+    {
+        self.steps += 1;
+        let (passes, grad_out, step) = (&mut self.passes, &mut *self.grad_out, self.steps);
+        if passes.pool.current_thread_index().is_some() {
+            return run_step(passes, model, optimizer, loss, x, target, len, step, grad_out);
+        }
+        // The step's three fork/joins are cheapest among the pool's threads, which wait for
+        // work by spinning briefly: hand the whole step to the pool.
+        let pool = Arc::clone(&passes.pool);
+        pool.install(|| run_step(passes, model, optimizer, loss, x, target, len, step, grad_out))
+    }
+
+    fn infer(&mut self, model: &M, x: &SMatrix<M::Scalar, IN, B>) -> &SMatrix<M::Scalar, OUT, B> {
+        self.passes.forward(model, x)
+    }
+
+    fn output(&self) -> &SMatrix<M::Scalar, OUT, B> {
+        &self.passes.output
+    }
+
+    fn steps(&self) -> u64 {
+        self.steps
+    }
+}
