@@ -301,7 +301,7 @@ impl<'m> Gen<'m> {
         let Some(kind) = layer.kind() else { return quote!(()) };
         let (krate, t) = (&self.model.krate, &self.model.scalar);
         let runtime = kind.runtime(layer.io());
-        let name = Ident::new(runtime.name, layer.span);
+        let name = Ident::new(&runtime.name, layer.span);
         let scalar = runtime.scalar.then(|| quote!(#t));
         let dims = runtime.dims.iter().map(|&d| lit(d));
         let args: Vec<TokenStream> = scalar.into_iter().chain(dims.map(|d| quote!(#d))).collect();

@@ -10,31 +10,35 @@ use crate::ctxt::Ctxt;
 use crate::infer::Upstream;
 use crate::ir::{Io, Shape};
 
-/// An activation, by its runtime type's name.
+/// An activation.
 struct Activation {
     /// The DSL name (`leaky_relu`).
     name: &'static str,
-    /// The runtime type (`LeakyRelu`).
-    runtime: &'static str,
     /// `leaky_relu`'s negative slope.
     slope: Option<f64>,
 }
 
-/// The activations: DSL name and runtime type.
-const ACTIVATIONS: &[(&str, &str)] = &[
-    ("relu", "Relu"),
-    ("leaky_relu", "LeakyRelu"),
-    ("sigmoid", "Sigmoid"),
-    ("tanh", "Tanh"),
-    ("identity", "Identity"),
-    ("softmax", "Softmax"),
-];
+/// The activations, by DSL name. Each is the runtime type of the same name in camel case
+/// (`leaky_relu` is `LeakyRelu`), an `Elementwise` (or, for `softmax`, a `Layer`) of the
+/// runtime crate.
+pub const NAMES: &[&str] = &["relu", "leaky_relu", "sigmoid", "tanh", "identity", "softmax"];
+
+/// `leaky_relu` → `LeakyRelu`.
+fn camel_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for word in name.split('_') {
+        let mut chars = word.chars();
+        out.extend(chars.next().map(|c| c.to_ascii_uppercase()));
+        out.extend(chars);
+    }
+    out
+}
 
 /// Any activation; `leaky_relu` takes its slope, the others nothing, and `softmax` needs a
 /// flat input.
 pub fn infer(cx: &mut Ctxt, entry: &Entry, from: &Upstream) -> Option<(Box<dyn Kind>, Shape)> {
     let written = entry.kind.to_string();
-    let &(name, runtime) = ACTIVATIONS.iter().find(|(n, _)| *n == written)?;
+    let name = *NAMES.iter().find(|n| **n == written)?;
     let slope = if name == "leaky_relu" {
         Some(leaky_slope(cx, entry)?)
     } else {
@@ -49,7 +53,7 @@ pub fn infer(cx: &mut Ctxt, entry: &Entry, from: &Upstream) -> Option<(Box<dyn K
             format_args!("`softmax` needs a flat input, but {}; insert `flatten` before it", from.describe()),
         );
     }
-    Some((Box::new(Activation { name, runtime, slope }), from.shape))
+    Some((Box::new(Activation { name, slope }), from.shape))
 }
 
 /// The negative slope of `leaky_relu(α)` (PyTorch's default 0.01 when omitted).
@@ -73,7 +77,7 @@ impl Kind for Activation {
     }
 
     fn runtime(&self, _io: Io) -> Runtime {
-        let mut runtime = Runtime::unit(self.runtime, Vec::new());
+        let mut runtime = Runtime::unit(camel_case(self.name), Vec::new());
         runtime.constructor = self.slope.map(|slope| quote!((#slope)));
         runtime
     }

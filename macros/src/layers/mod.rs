@@ -5,7 +5,8 @@
 //! needs to know about it — its runtime type, its parameter tensors, whether it needs scratch
 //! memory. The checker, the expansion and the weight baking read only this trait, and every
 //! runtime layer implements the runtime's one `Layer` protocol, so adding a layer kind is
-//! one file here (plus its line in [`KINDS`]) and one runtime type.
+//! one file here (plus its line in [`KINDS`]) and one runtime type; a new activation is one
+//! name in [`activation::NAMES`] and one runtime type.
 //!
 //! `input`, `flatten` and `residual` are structure rather than layers and are handled by
 //! [`infer`](crate::infer) itself.
@@ -27,19 +28,13 @@ use crate::ir::{Io, Shape};
 /// reporting why the entry cannot be understood.
 pub type Infer = fn(&mut Ctxt, &Entry, &Upstream) -> Option<(Box<dyn Kind>, Shape)>;
 
-/// Every layer kind, by the name written in the DSL.
-pub const KINDS: &[(&str, Infer)] = &[
-    ("dense", dense::infer),
-    ("conv2d", conv2d::infer),
-    ("maxpool", pool::infer),
-    ("avgpool", pool::infer),
-    ("global_avgpool", pool::infer_global),
-    ("relu", activation::infer),
-    ("leaky_relu", activation::infer),
-    ("sigmoid", activation::infer),
-    ("tanh", activation::infer),
-    ("identity", activation::infer),
-    ("softmax", activation::infer),
+/// Every layer kind: the names written in the DSL, and the function that reads them.
+pub const KINDS: &[(&[&str], Infer)] = &[
+    (&["dense"], dense::infer),
+    (&["conv2d"], conv2d::infer),
+    (&["maxpool", "avgpool"], pool::infer),
+    (&["global_avgpool"], pool::infer_global),
+    (activation::NAMES, activation::infer),
 ];
 
 /// What the macro knows about one checked layer of a runtime kind.
@@ -81,7 +76,7 @@ pub trait Kind {
 /// `LeakyRelu` with the value `LeakyRelu(0.01)`.
 pub struct Runtime {
     /// The type's name at the runtime crate's root.
-    pub name: &'static str,
+    pub name: String,
     /// Whether its first generic argument is the scalar type.
     pub scalar: bool,
     /// Its const generic arguments after the scalar.
@@ -93,13 +88,13 @@ pub struct Runtime {
 
 impl Runtime {
     /// A parameterless unit-struct layer with const arguments.
-    pub fn unit(name: &'static str, dims: Vec<usize>) -> Self {
-        Runtime { name, scalar: false, dims, constructor: None }
+    pub fn unit(name: impl Into<String>, dims: Vec<usize>) -> Self {
+        Runtime { name: name.into(), scalar: false, dims, constructor: None }
     }
 
     /// A layer with parameters, generic over the scalar type.
-    pub fn with_params(name: &'static str, dims: Vec<usize>) -> Self {
-        Runtime { name, scalar: true, dims, constructor: None }
+    pub fn with_params(name: impl Into<String>, dims: Vec<usize>) -> Self {
+        Runtime { name: name.into(), scalar: true, dims, constructor: None }
     }
 }
 
@@ -128,12 +123,12 @@ impl TensorSpec {
 
 /// The names [`KINDS`] and the structural entries answer to, for "did you mean" suggestions.
 pub fn known_names() -> Vec<&'static str> {
-    let mut names: Vec<&str> = KINDS.iter().map(|(name, _)| *name).collect();
+    let mut names: Vec<&str> = KINDS.iter().flat_map(|(names, _)| names.iter().copied()).collect();
     names.extend(["flatten", "residual"]);
     names
 }
 
 /// The inference function of the kind called `name`.
 pub fn find(name: &str) -> Option<Infer> {
-    KINDS.iter().find(|(n, _)| *n == name).map(|(_, infer)| *infer)
+    KINDS.iter().find(|(names, _)| names.contains(&name)).map(|(_, infer)| *infer)
 }
