@@ -62,7 +62,7 @@ staticnn::model! {
     struct Small {
         input(5),
         dense(7), relu,
-        dense(6), leaky_relu(0.1),
+        dense(6), leaky_relu(0.1), relu6,
         dense(6), sigmoid,
         dense(4), tanh,
         dense(4), identity,

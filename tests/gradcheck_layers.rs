@@ -16,7 +16,8 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use staticnn::prelude::*;
 use staticnn::{
-    AvgPool2d, Conv2d, Dense, GlobalAvgPool, Identity, LeakyRelu, MaxPool2d, Relu, Sigmoid, Softmax, Tanh,
+    AvgPool2d, Conv2d, Dense, GlobalAvgPool, Identity, LeakyRelu, MaxPool2d, Relu, Relu6, Sigmoid, Softmax,
+    Tanh,
 };
 
 #[path = "common/gradcheck.rs"]
@@ -248,6 +249,8 @@ fn activations_match_finite_differences() {
         "activation",
         &[
             check_plain::<_, 6, 6>("relu", Relu, 3.0, 31),
+            // Inputs up to ±8 cross both kinks.
+            check_plain::<_, 6, 6>("relu6", Relu6, 8.0, 38),
             check_plain::<_, 6, 6>("leaky_relu", LeakyRelu(0.1), 3.0, 32),
             check_plain::<_, 6, 6>("sigmoid", Sigmoid, 3.0, 33),
             check_plain::<_, 6, 6>("tanh", Tanh, 3.0, 34),

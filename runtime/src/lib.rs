@@ -47,7 +47,7 @@ pub use io::{IoOperation, WeightsError, load_safetensors, save_safetensors};
 pub use layers::residual;
 pub use layers::{
     AvgPool2d, Conv2d, Conv2dScratch, Dense, Elementwise, GlobalAvgPool, Identity, Layer, LeakyRelu,
-    MaxPool2d, Relu, Sigmoid, Softmax, Tanh,
+    MaxPool2d, Relu, Relu6, Sigmoid, Softmax, Tanh,
 };
 pub use model::Model;
 pub use params::{Parameters, Storage, Tensor, TensorMut, TensorName, TensorShape};

@@ -1,4 +1,4 @@
-//! The activations — `relu`, `leaky_relu(α)`, `sigmoid`, `tanh`, `identity` — and the
+//! The activations — `relu`, `relu6`, `leaky_relu(α)`, `sigmoid`, `tanh`, `identity` — and the
 //! `softmax` inference head: parameterless runtime layers that keep their input's shape.
 
 use quote::quote;
@@ -21,7 +21,7 @@ struct Activation {
 /// The activations, by DSL name. Each is the runtime type of the same name in camel case
 /// (`leaky_relu` is `LeakyRelu`), an `Elementwise` (or, for `softmax`, a `Layer`) of the
 /// runtime crate.
-pub const NAMES: &[&str] = &["relu", "leaky_relu", "sigmoid", "tanh", "identity", "softmax"];
+pub const NAMES: &[&str] = &["relu", "relu6", "leaky_relu", "sigmoid", "tanh", "identity", "softmax"];
 
 /// `leaky_relu` → `LeakyRelu`.
 fn camel_case(name: &str) -> String {

@@ -77,6 +77,29 @@ impl Elementwise for Relu {
     }
 }
 
+/// `min(max(x, 0), 6)`, the ReLU of MobileNets and TFLite's `RELU6`. Its derivative at 0
+/// and at 6 is taken as 0, as in PyTorch.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Relu6;
+
+impl Elementwise for Relu6 {
+    #[inline(always)]
+    fn f<T: Float>(&self, x: T) -> T {
+        let six = T::of(6.0);
+        if x <= T::ZERO {
+            T::ZERO
+        } else if x >= six {
+            six
+        } else {
+            x
+        }
+    }
+    #[inline(always)]
+    fn df<T: Float>(&self, x: T, _y: T) -> T {
+        if x > T::ZERO && x < T::of(6.0) { T::ONE } else { T::ZERO }
+    }
+}
+
 /// `x` for `x > 0`, `α x` otherwise (PyTorch's default slope is `α = 0.01`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LeakyRelu(pub f64);

@@ -13,7 +13,9 @@ pub mod residual;
 
 use nalgebra::{SMatrix, SVector};
 
-pub use self::activation::{Elementwise, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Tanh, softmax_into};
+pub use self::activation::{
+    Elementwise, Identity, LeakyRelu, Relu, Relu6, Sigmoid, Softmax, Tanh, softmax_into,
+};
 pub use self::conv::{Conv2d, Conv2dScratch};
 pub use self::dense::Dense;
 pub use self::pool::{AvgPool2d, GlobalAvgPool, MaxPool2d};
