@@ -70,16 +70,58 @@ fn xor_classifier_reaches_full_accuracy() {
     assert_eq!(correct, 4);
 }
 
-/// Trains with a huge learning rate until it fails; returns the error.
+/// Trains with a huge learning rate until it fails; returns the error. Both trainers take
+/// the same step, so they must fail at the same step with the same report.
 fn diverge(lr: f64) -> TrainError {
     let x = SMatrix::<f32, 2, 4>::from_column_slice(&[1e3, -2e3, 3e3, 4e3, -5e3, 6e3, 7e3, 8e3]);
     let labels = [0u32, 1, 1, 0];
-    let mut model = XorClasses::new_boxed(Init::HeUniform, 3);
-    let mut sgd = Sgd::new(lr);
+    let run = |trainer: &mut dyn FnMut(&mut XorClasses, &mut Sgd) -> Option<TrainError>| {
+        let mut model = XorClasses::new_boxed(Init::HeUniform, 3);
+        let mut sgd = Sgd::new(lr);
+        let err =
+            (0..100).find_map(|_| trainer(&mut model, &mut sgd)).expect("a huge learning rate must diverge");
+        (err, model)
+    };
+    let mut single = XorClasses::trainer::<4>();
+    let mut parallel = XorClasses::parallel_trainer::<4, 2>(2).unwrap();
+    let (err, before) = run(&mut |m, o| single.step(m, o, &SoftmaxCrossEntropy, &x, &labels, 4).err());
+    let (parallel_err, parallel_model) =
+        run(&mut |m, o| parallel.step(m, o, &SoftmaxCrossEntropy, &x, &labels, 4).err());
+    let report = |e: &TrainError| match *e {
+        TrainError::Diverged { step, tensor, .. } => Some((step, tensor)),
+        TrainError::Label(_) => None,
+    };
+    assert_eq!(report(&err), report(&parallel_err), "{err} / {parallel_err}");
+    // Neither trainer updated the model with the non-finite step.
+    for model in [&before, &parallel_model] {
+        assert_eq!(model.first_non_finite(), report(&err).and_then(|(_, tensor)| tensor));
+    }
+    err
+}
+
+#[test]
+fn data_that_does_not_fit_the_model_is_an_error() {
+    use staticnn::{DataError, Dataset, FitError};
+    let mut model = XorClasses::new_boxed(Init::PyTorch, 3);
+    let mut adam = Adam::new(AdamConfig::default());
+    let mut rng = staticnn::rand::SeedableRng::seed_from_u64(1);
     let mut trainer = XorClasses::trainer::<4>();
-    (0..100)
-        .find_map(|_| trainer.step(&mut model, &mut sgd, &SoftmaxCrossEntropy, &x, &labels, 4).err())
-        .expect("a huge learning rate must diverge")
+    // Three values per sample for a model of two inputs; then three classes for two outputs.
+    let wide = Dataset::from_vecs(vec![0.0; 12], vec![0, 1, 0, 1], 3, 2).unwrap();
+    let many = Dataset::from_vecs(vec![0.0; 8], vec![0, 1, 2, 1], 2, 3).unwrap();
+    for data in [wide, many] {
+        let rng: &mut staticnn::rand::rngs::StdRng = &mut rng;
+        let err = trainer
+            .fit_epoch(&mut model, &mut adam, &SoftmaxCrossEntropy, &data, rng, |_, _| {})
+            .unwrap_err();
+        let FitError::Data(DataError::ModelMismatch { input: 2, output: 2, .. }) = err else {
+            panic!("unexpected error {err}")
+        };
+        assert!(err.to_string().contains("does not fit the model"), "{err}");
+        let err = trainer.evaluate(&model, &SoftmaxCrossEntropy, &data, None).unwrap_err();
+        assert!(matches!(err, FitError::Data(DataError::ModelMismatch { .. })), "{err}");
+    }
+    assert_eq!(trainer.steps(), 0);
 }
 
 #[test]
