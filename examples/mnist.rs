@@ -111,6 +111,9 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> AnyResult<()> {
+    if args.eval.is_none() {
+        common::prepare_out(&args.out)?;
+    }
     let started = Instant::now();
     let train = Dataset::mnist(&args.data_dir, Split::Train)?;
     let test = Dataset::mnist(&args.data_dir, Split::Test)?;

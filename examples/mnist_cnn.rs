@@ -128,6 +128,9 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> AnyResult<()> {
+    if args.eval.is_none() {
+        common::prepare_out(&args.out)?;
+    }
     let started = Instant::now();
     let mut train = Dataset::mnist(&args.data_dir, Split::Train)?;
     let mut test = Dataset::mnist(&args.data_dir, Split::Test)?;

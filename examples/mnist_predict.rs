@@ -13,6 +13,7 @@
 
 use std::error::Error;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use staticnn::prelude::*;
 use staticnn::training::metrics::argmax;
@@ -62,8 +63,18 @@ impl Args {
     }
 }
 
-fn main() -> Result<(), Box<dyn Error>> {
-    let args = Args::parse()?;
+fn main() -> ExitCode {
+    match Args::parse().map_err(Into::into).and_then(|args| run(&args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // Displayed, not debug-formatted: the message is the error's own sentence.
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     let mut model = Mnist::zeroed_box();
     staticnn::load_safetensors(&mut *model, &args.weights)?;
     let test = Dataset::mnist(&args.data_dir, Split::Test)?;

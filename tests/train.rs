@@ -1,7 +1,7 @@
 //! End-to-end training: XOR must be learned exactly, deterministically, in bounded steps.
 
-use staticnn::TrainError;
 use staticnn::prelude::*;
+use staticnn::{Divergence, TrainError};
 
 staticnn::model! {
     /// 2 → 8 → 1 with a sigmoid output.
@@ -70,33 +70,124 @@ fn xor_classifier_reaches_full_accuracy() {
     assert_eq!(correct, 4);
 }
 
-/// Trains with a huge learning rate until it fails; returns the error. Both trainers take
-/// the same step, so they must fail at the same step with the same report.
-fn diverge(lr: f64) -> TrainError {
-    let x = SMatrix::<f32, 2, 4>::from_column_slice(&[1e3, -2e3, 3e3, 4e3, -5e3, 6e3, 7e3, 8e3]);
+/// Trains `XorClasses` from the same start with both trainers until `step` fails (at most
+/// 100 steps); returns the error and the model it left. Both trainers take the same step,
+/// so they must fail at the same step with the same report and leave the same model.
+fn diverge_with(
+    x: SMatrix<f32, 2, 4>,
+    start: impl Fn(&mut XorClasses),
+    optimizer: impl Fn() -> Sgd,
+) -> (TrainError, Box<XorClasses>) {
     let labels = [0u32, 1, 1, 0];
     let run = |trainer: &mut dyn FnMut(&mut XorClasses, &mut Sgd) -> Option<TrainError>| {
         let mut model = XorClasses::new_boxed(Init::HeUniform, 3);
-        let mut sgd = Sgd::new(lr);
-        let err =
-            (0..100).find_map(|_| trainer(&mut model, &mut sgd)).expect("a huge learning rate must diverge");
+        start(&mut model);
+        let mut sgd = optimizer();
+        let err = (0..100).find_map(|_| trainer(&mut model, &mut sgd)).expect("training must fail");
         (err, model)
     };
     let mut single = XorClasses::trainer::<4>();
     let mut parallel = XorClasses::parallel_trainer::<4, 2>(2).unwrap();
-    let (err, before) = run(&mut |m, o| single.step(m, o, &SoftmaxCrossEntropy, &x, &labels, 4).err());
+    let (err, model) = run(&mut |m, o| single.step(m, o, &SoftmaxCrossEntropy, &x, &labels, 4).err());
     let (parallel_err, parallel_model) =
         run(&mut |m, o| parallel.step(m, o, &SoftmaxCrossEntropy, &x, &labels, 4).err());
     let report = |e: &TrainError| match *e {
-        TrainError::Diverged { step, tensor, .. } => Some((step, tensor)),
-        TrainError::Label(_) => None,
+        TrainError::Diverged { step, cause, .. } => Some((step, cause)),
+        _ => None,
     };
     assert_eq!(report(&err), report(&parallel_err), "{err} / {parallel_err}");
-    // Neither trainer updated the model with the non-finite step.
-    for model in [&before, &parallel_model] {
-        assert_eq!(model.first_non_finite(), report(&err).and_then(|(_, tensor)| tensor));
+    let bits = |m: &XorClasses| m.as_slice().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&model), bits(&parallel_model), "both trainers leave the same model");
+    (err, model)
+}
+
+/// Trains with learning rate `lr` on inputs in the thousands until it fails.
+fn diverge(lr: f64) -> (TrainError, Box<XorClasses>) {
+    let x = SMatrix::<f32, 2, 4>::from_column_slice(&[1e3, -2e3, 3e3, 4e3, -5e3, 6e3, 7e3, 8e3]);
+    diverge_with(x, |_| {}, || Sgd::new(lr))
+}
+
+#[test]
+fn an_overflowing_update_is_reported_in_its_step_and_not_written() {
+    // 1e37 is a valid f32 learning rate, but lr × gradient overflows f32 in step 1.
+    let (err, model) = diverge(1e37);
+    let TrainError::Diverged { step, cause: Divergence::Update { tensor }, .. } = err else {
+        panic!("unexpected error {err}")
+    };
+    assert_eq!(step, 1, "the first step's update overflows: {err}");
+    assert_eq!(tensor.to_string(), "0.weight", "{err}");
+    let message = err.to_string();
+    assert!(message.contains("step 1") && message.contains("layer `0`"), "{message}");
+    // Nothing non-finite was written: the model a failed run leaves is finite.
+    assert_eq!(model.first_non_finite(), None);
+}
+
+#[test]
+fn a_non_finite_loss_leaves_the_model_untouched_and_names_the_largest_tensor() {
+    // Finite but enormous weights after step 1: the loss overflows in step 2, which is
+    // stopped before its update.
+    let (err, model) = diverge(1e30);
+    let TrainError::Diverged { step, loss, cause: Divergence::Loss { largest: Some(tensor), magnitude } } =
+        err
+    else {
+        panic!("unexpected error {err}")
+    };
+    assert!(step >= 2 && !loss.is_finite(), "{err}");
+    assert!(magnitude > 1e20, "{err}");
+    assert!(tensor.to_string().ends_with("weight"), "{err}");
+    assert!(err.to_string().contains("every parameter is finite"), "{err}");
+    assert_eq!(model.first_non_finite(), None);
+}
+
+#[test]
+fn a_non_finite_weight_stops_the_first_step() {
+    // One NaN weight multiplying an input that is always zero: the product is skipped
+    // by the kernels, but the update would keep the NaN, so the first step reports it.
+    let x = SMatrix::<f32, 2, 4>::from_column_slice(&[0., 0., 0., 1., 0., 0., 0., 1.]);
+    let poison = |m: &mut XorClasses| m.layer0.weight[(0, 0)] = f32::NAN;
+    let (err, model) = diverge_with(x, poison, || Sgd::new(0.1));
+    let TrainError::Diverged { step: 1, cause: Divergence::Parameters { tensor }, .. } = err else {
+        panic!("unexpected error {err}")
+    };
+    assert_eq!(tensor.to_string(), "0.weight");
+    assert!(err.to_string().contains("before the step"), "{err}");
+    // The NaN was not spread: still exactly one, where it was put.
+    assert_eq!(model.as_slice().iter().filter(|v| !v.is_finite()).count(), 1);
+    assert!(model.layer0.weight[(0, 0)].is_nan());
+}
+
+#[test]
+fn invalid_learning_rates_are_refused_before_any_step() {
+    for lr in [f64::NAN, -0.1, f64::INFINITY, 1e300] {
+        let (err, model) = diverge_with(xor_inputs(), |_| {}, || Sgd::new(lr));
+        let TrainError::Hyperparameter(e) = err else { panic!("lr {lr}: unexpected error {err}") };
+        assert_eq!(e.name, "lr");
+        assert!(err.to_string().contains("`lr`"), "{err}");
+        assert_eq!(model.as_slice(), XorClasses::new_boxed(Init::HeUniform, 3).as_slice());
     }
-    err
+}
+
+#[test]
+fn a_diverged_epoch_is_an_error_even_in_its_last_step() {
+    use staticnn::{Dataset, FitError};
+    // One batch, so the diverging step is the epoch's last.
+    let data =
+        Dataset::from_vecs(vec![1e3, -2e3, 3e3, 4e3, -5e3, 6e3, 7e3, 8e3], vec![0, 1, 1, 0], 2, 2).unwrap();
+    let mut model = XorClasses::new_boxed(Init::HeUniform, 3);
+    let mut sgd = Sgd::new(1e37);
+    let rng: &mut staticnn::rand::rngs::StdRng = &mut staticnn::rand::SeedableRng::seed_from_u64(1);
+    let mut trainer = XorClasses::trainer::<4>();
+    let err =
+        trainer.fit_epoch(&mut model, &mut sgd, &SoftmaxCrossEntropy, &data, rng, |_, _| {}).unwrap_err();
+    assert!(matches!(err, FitError::Train(TrainError::Diverged { step: 1, .. })), "{err}");
+    assert_eq!(model.first_non_finite(), None);
+
+    let empty = Dataset::from_vecs(vec![], vec![], 2, 2).unwrap();
+    let err =
+        trainer.fit_epoch(&mut model, &mut sgd, &SoftmaxCrossEntropy, &empty, rng, |_, _| {}).unwrap_err();
+    assert!(matches!(err, FitError::EmptyDataset), "{err}");
+    let err = trainer.evaluate(&model, &SoftmaxCrossEntropy, &empty, None).unwrap_err();
+    assert!(matches!(err, FitError::EmptyDataset), "{err}");
 }
 
 #[test]
@@ -124,18 +215,25 @@ fn data_that_does_not_fit_the_model_is_an_error() {
     assert_eq!(trainer.steps(), 0);
 }
 
-#[test]
-fn divergence_names_the_step_and_the_layer() {
-    // Overflows f32: the first layer's weights become infinite or NaN in step 1.
-    let err = diverge(1e300);
-    let TrainError::Diverged { step, tensor, .. } = err else { panic!("unexpected error {err}") };
-    assert_eq!(step, 2, "the first step starts from finite weights: {err}");
-    assert_eq!(tensor.map(|t| t.to_string()), Some("0.weight".to_string()), "{err}");
-    let message = err.to_string();
-    assert!(message.contains("step 2") && message.contains("layer `0`"), "{message}");
+staticnn::model! {
+    /// Relu and max pooling over a 1×4×4 image, then a dense head.
+    struct Pooled {
+        input(1, 4, 4),
+        relu,
+        maxpool(2),
+        flatten,
+        dense(2),
+    }
+}
 
-    // Finite but enormous weights: the loss overflows first; the report says so.
-    let err = diverge(1e30);
-    let TrainError::Diverged { tensor: None, .. } = err else { panic!("unexpected error {err}") };
-    assert!(err.to_string().contains("every parameter is finite"), "{err}");
+#[test]
+fn nan_propagates_through_relu_and_max_pooling() {
+    // PyTorch propagates NaN through both; a NaN must not turn into a plausible value.
+    let model = Pooled::new_boxed(Init::PyTorch, 1);
+    for at in [0, 5, 15] {
+        let mut x = SVector::<f32, 16>::from_fn(|i, _| i as f32 - 8.0);
+        x[at] = f32::NAN;
+        let y = model.forward(&x);
+        assert!(y.iter().all(|v| v.is_nan()), "NaN at input {at}: {y}");
+    }
 }

@@ -2,6 +2,7 @@
 //! evaluation of saved weights with a confusion matrix, and the training-curve picture.
 
 use std::error::Error;
+use std::fs;
 use std::io::{IsTerminal, stdout};
 use std::path::Path;
 use std::process::ExitCode;
@@ -30,6 +31,18 @@ pub fn exit(result: AnyResult<()>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Creates the output directory `out` and checks that files can be written in it, so a
+/// bad `--out` fails before training rather than after.
+pub fn prepare_out(out: &Path) -> AnyResult<()> {
+    fs::create_dir_all(out)
+        .map_err(|e| format!("--out {}: cannot create the directory: {e}", out.display()))?;
+    let probe = out.join(format!(".staticnn-probe-{}", std::process::id()));
+    fs::write(&probe, b"")
+        .map_err(|e| format!("--out {}: cannot write in the directory: {e}", out.display()))?;
+    let _ = fs::remove_file(&probe);
+    Ok(())
 }
 
 /// One epoch's figures, for the printed line and the picture.

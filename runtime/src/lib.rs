@@ -55,8 +55,9 @@ pub use scalar::{Dtype, Float};
 #[cfg(feature = "alloc")]
 pub use training::Trainer;
 pub use training::{
-    Adam, AdamConfig, BATCH_SIZES, BatchTrainer, LabelOutOfRange, Loss, MeanSquaredError, Metrics, Momentum,
-    Optimizer, Sgd, SoftmaxCrossEntropy, TrainError, UnsupportedBatchSize, Update, train_step,
+    Adam, AdamConfig, BATCH_SIZES, BatchTrainer, Divergence, InvalidHyperparameter, LabelOutOfRange, Loss,
+    MeanSquaredError, Metrics, Momentum, Optimizer, Sgd, SoftmaxCrossEntropy, TrainError,
+    UnsupportedBatchSize, Update, train_step,
 };
 #[cfg(feature = "std")]
 pub use training::{ConfusionMatrix, Fit, FitError, ParallelTrainer};

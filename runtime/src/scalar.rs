@@ -31,6 +31,8 @@ pub trait Float:
     fn as_f64(self) -> f64;
     /// `true` unless the value is NaN or infinite.
     fn finite(self) -> bool;
+    /// `true` if the value is NaN.
+    fn nan(self) -> bool;
 }
 
 impl Float for f32 {
@@ -50,6 +52,10 @@ impl Float for f32 {
     fn finite(self) -> bool {
         self.is_finite()
     }
+    #[inline(always)]
+    fn nan(self) -> bool {
+        self.is_nan()
+    }
 }
 
 impl Float for f64 {
@@ -68,5 +74,9 @@ impl Float for f64 {
     #[inline(always)]
     fn finite(self) -> bool {
         self.is_finite()
+    }
+    #[inline(always)]
+    fn nan(self) -> bool {
+        self.is_nan()
     }
 }

@@ -11,6 +11,7 @@ use std::vec::Vec;
 
 use safetensors::{SafeTensors, View};
 
+use super::WeightOptions;
 use super::weights_error::{ShapeList, WeightsError};
 use crate::params::{Parameters, Storage, Tensor, TensorMut, TensorName, TensorShape};
 use crate::scalar::{Dtype, Float};
@@ -128,6 +129,52 @@ fn encode_tensor<'a, T: Float>(t: &Tensor<'a, T>) -> Cow<'a, [u8]> {
     Cow::Owned(out)
 }
 
+/// The first NaN or infinity of a tensor in row-major (file) order: its row-major index
+/// and its value.
+fn first_non_finite<T: Float>(shape: &TensorShape, storage: Storage, data: &[T]) -> Option<(usize, f64)> {
+    if data.iter().all(|x| x.finite()) {
+        return None;
+    }
+    if is_row_major(shape, storage) {
+        let index = data.iter().position(|x| !x.finite())?;
+        return Some((index, data[index].as_f64()));
+    }
+    let (mut k, mut found) = (0, None);
+    column_major_order(shape, |i| {
+        if found.is_none() && !data[i].finite() {
+            found = Some((k, data[i].as_f64()));
+        }
+        k += 1;
+    });
+    found
+}
+
+/// The tensor names of a safetensors header (`__metadata__` excluded), in file order,
+/// duplicates kept: serde maps keep only the last of two equal keys.
+fn header_names(bytes: &[u8]) -> Option<Vec<String>> {
+    use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+    struct Names;
+    impl<'de> Visitor<'de> for Names {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<String>, A::Error> {
+            let mut names = Vec::new();
+            while let Some(name) = map.next_key::<String>()? {
+                map.next_value::<IgnoredAny>()?;
+                if name != "__metadata__" {
+                    names.push(name);
+                }
+            }
+            Ok(names)
+        }
+    }
+    let n = usize::try_from(u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?)).ok()?;
+    let header = bytes.get(8..8usize.checked_add(n)?)?;
+    serde_json::Deserializer::from_slice(header).deserialize_map(Names).ok()
+}
+
 /// The first name that occurs twice in `names`, which gets sorted.
 fn first_duplicate(names: &mut [String]) -> Option<String> {
     names.sort_unstable();
@@ -135,15 +182,26 @@ fn first_duplicate(names: &mut [String]) -> Option<String> {
 }
 
 /// Encodes `model` as a safetensors file in memory; `path` only labels errors.
-pub(super) fn encode<M: Parameters>(model: &M, path: Option<&Path>) -> Result<Vec<u8>, WeightsError> {
+pub(super) fn encode<M: Parameters>(
+    model: &M,
+    options: WeightOptions,
+    path: Option<&Path>,
+) -> Result<Vec<u8>, WeightsError> {
     let dtype = file_dtype(M::Scalar::DTYPE);
     let mut tensors: Vec<(String, Encoded<'_>)> = Vec::new();
     let mut inconsistent = None;
+    let mut non_finite = None;
     model.visit(&mut |t| {
         let name = key(t.name);
         if t.data.len() != t.shape.len() {
             inconsistent.get_or_insert((name, t.shape.dims().to_vec(), t.data.len()));
             return;
+        }
+        if !options.allow_non_finite
+            && non_finite.is_none()
+            && let Some((index, value)) = first_non_finite(&t.shape, t.storage, t.data)
+        {
+            non_finite = Some((name.clone(), index, value));
         }
         let bytes = encode_tensor(&t);
         tensors.push((name, Encoded { dtype, shape: t.shape.dims().to_vec(), bytes }));
@@ -151,6 +209,9 @@ pub(super) fn encode<M: Parameters>(model: &M, path: Option<&Path>) -> Result<Ve
     let path_buf = || path.map(Path::to_path_buf);
     if let Some((tensor, shape, len)) = inconsistent {
         return Err(WeightsError::InconsistentModel { path: path_buf(), tensor, shape, len });
+    }
+    if let Some((tensor, index, value)) = non_finite {
+        return Err(WeightsError::NonFinite { path: path_buf(), tensor, index, value });
     }
     let mut names: Vec<String> = tensors.iter().map(|(n, _)| n.clone()).collect();
     if let Some(tensor) = first_duplicate(&mut names) {
@@ -233,11 +294,15 @@ fn decode_tensor<T: Float>(
 pub(super) fn decode<M: Parameters>(
     model: &mut M,
     bytes: &[u8],
+    options: WeightOptions,
     path: Option<&Path>,
 ) -> Result<(), WeightsError> {
     let path_buf = || path.map(Path::to_path_buf);
     let file = SafeTensors::deserialize(bytes)
         .map_err(|e| WeightsError::Format { path: path_buf(), source: Box::new(e) })?;
+    if let Some(tensor) = header_names(bytes).and_then(|mut names| first_duplicate(&mut names)) {
+        return Err(WeightsError::DuplicateInFile { path: path_buf(), tensor });
+    }
 
     let mut scratch = M::zeroed_box();
     let mut declared: Vec<String> = Vec::new();
@@ -250,6 +315,19 @@ pub(super) fn decode<M: Parameters>(
         declared.push(name);
     });
     result?;
+    if !options.allow_non_finite {
+        let mut non_finite = None;
+        scratch.visit(&mut |t| {
+            if non_finite.is_none()
+                && let Some((index, value)) = first_non_finite(&t.shape, t.storage, t.data)
+            {
+                non_finite = Some((key(t.name), index, value));
+            }
+        });
+        if let Some((tensor, index, value)) = non_finite {
+            return Err(WeightsError::NonFinite { path: path_buf(), tensor, index, value });
+        }
+    }
     if let Some(tensor) = first_duplicate(&mut declared) {
         return Err(WeightsError::DuplicateTensor { path: path_buf(), tensor });
     }

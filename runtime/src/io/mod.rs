@@ -35,7 +35,8 @@ mod codec;
 mod tests;
 mod weights_error;
 
-use std::fs;
+use std::fs::{self, File};
+use std::io::Read;
 use std::path::Path;
 use std::vec::Vec;
 
@@ -44,10 +45,42 @@ use self::codec::{decode, encode};
 pub use self::weights_error::{IoOperation, WeightsError};
 use crate::params::Parameters;
 
+/// Choices for reading and writing weights; [`Default`] is the strict policy.
+///
+/// ```
+/// # use staticnn_runtime::io::WeightOptions;
+/// let lenient = WeightOptions::default().allow_non_finite();
+/// assert!(lenient.allow_non_finite);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WeightOptions {
+    /// Accept NaN and infinite values (by default they are refused with
+    /// [`WeightsError::NonFinite`]: no trainer or initialiser produces them, so a file
+    /// holding them is damaged, and the kernels skip products with inputs that are exactly
+    /// zero, so such a weight could even go unnoticed).
+    pub allow_non_finite: bool,
+}
+
+impl WeightOptions {
+    /// These options, accepting NaN and infinite values.
+    pub fn allow_non_finite(self) -> Self {
+        WeightOptions { allow_non_finite: true, ..self }
+    }
+}
+
 /// Encodes `model`'s weights as a safetensors file in memory (see the [module
-/// documentation](self) for the conventions).
+/// documentation](self) for the conventions). Refuses NaN and infinite weights.
 pub fn to_safetensors_bytes<M: Parameters>(model: &M) -> Result<Vec<u8>, WeightsError> {
-    encode(model, None)
+    to_safetensors_bytes_with(model, WeightOptions::default())
+}
+
+/// [`to_safetensors_bytes`] with explicit [`WeightOptions`].
+pub fn to_safetensors_bytes_with<M: Parameters>(
+    model: &M,
+    options: WeightOptions,
+) -> Result<Vec<u8>, WeightsError> {
+    encode(model, options, None)
 }
 
 /// Loads weights from safetensors data in memory into `model` (see
@@ -55,23 +88,51 @@ pub fn to_safetensors_bytes<M: Parameters>(model: &M) -> Result<Vec<u8>, Weights
 ///
 /// On error the model is unchanged.
 pub fn from_safetensors_bytes<M: Parameters>(model: &mut M, bytes: &[u8]) -> Result<(), WeightsError> {
-    decode(model, bytes, None)
+    from_safetensors_bytes_with(model, bytes, WeightOptions::default())
+}
+
+/// [`from_safetensors_bytes`] with explicit [`WeightOptions`].
+pub fn from_safetensors_bytes_with<M: Parameters>(
+    model: &mut M,
+    bytes: &[u8],
+    options: WeightOptions,
+) -> Result<(), WeightsError> {
+    decode(model, bytes, options, None)
 }
 
 /// Saves `model`'s weights to the safetensors file `path`, replacing it atomically.
 ///
 /// Every tensor is stored under its `layer.param` key with its PyTorch shape, row-major,
 /// as `F32` or `F64` per the model's scalar type, with the metadata `{"format": "pt"}`;
-/// `safetensors.torch.load_file` reads it into a PyTorch state dict.
+/// `safetensors.torch.load_file` reads it into a PyTorch state dict. NaN and infinite
+/// weights are refused ([`WeightsError::NonFinite`]; see [`save_safetensors_with`]).
 ///
 /// The data is written to a uniquely named temporary file in the same directory, flushed
 /// and synced to disk, then renamed over `path`: readers see either the old file or the
 /// new one, and a crash mid-save leaves the previous file intact. On error the temporary
-/// file is removed. (As with any rename-based save, a symlink at `path` is replaced
-/// rather than followed, and the new file gets default permissions.)
+/// file is removed; temporary files that a killed save of the same target left behind
+/// are removed by the next save. A `path` that exists but is not a regular file (a
+/// directory, a device, a FIFO) is refused with [`WeightsError::NotAFile`]. (As with any
+/// rename-based save, a symlink at `path` is replaced rather than followed, and the new
+/// file gets default permissions.)
 pub fn save_safetensors<M: Parameters>(model: &M, path: impl AsRef<Path>) -> Result<(), WeightsError> {
+    save_safetensors_with(model, path, WeightOptions::default())
+}
+
+/// [`save_safetensors`] with explicit [`WeightOptions`].
+pub fn save_safetensors_with<M: Parameters>(
+    model: &M,
+    path: impl AsRef<Path>,
+    options: WeightOptions,
+) -> Result<(), WeightsError> {
     let path = path.as_ref();
-    let bytes = encode(model, Some(path))?;
+    if let Ok(metadata) = fs::symlink_metadata(path)
+        && !metadata.is_file()
+        && !metadata.file_type().is_symlink()
+    {
+        return Err(WeightsError::NotAFile { path: path.to_path_buf() });
+    }
+    let bytes = encode(model, options, Some(path))?;
     write_atomically(path, &bytes).map_err(|(operation, source)| WeightsError::Io {
         path: path.to_path_buf(),
         operation,
@@ -82,16 +143,65 @@ pub fn save_safetensors<M: Parameters>(model: &M, path: impl AsRef<Path>) -> Res
 /// Loads weights from the safetensors file `path` into `model`.
 ///
 /// The file must hold exactly the tensors the model declares, each under its
-/// `layer.param` key with the model's PyTorch shape and dtype; the whole file is checked
-/// and decoded before the model is touched, so on error the model is unchanged. Files
-/// written by PyTorch (`safetensors.torch.save_file(model.state_dict(), …)`) load as long
-/// as their keys, shapes and dtype match.
+/// `layer.param` key with the model's PyTorch shape and dtype, and no NaN or infinity
+/// (see [`load_safetensors_with`]); the whole file is checked and decoded before the model
+/// is touched, so on error the model is unchanged. Files written by PyTorch
+/// (`safetensors.torch.save_file(model.state_dict(), …)`) load as long as their keys,
+/// shapes and dtype match.
+///
+/// Only regular files are read ([`WeightsError::NotAFile`] for a FIFO or device, which
+/// could block or never end), and the header is read first: a file holding more tensor
+/// data than the model could take ([`WeightsError::TooLarge`]) is refused before its data
+/// is read, so memory stays bounded by the model's size whatever the file.
 pub fn load_safetensors<M: Parameters>(model: &mut M, path: impl AsRef<Path>) -> Result<(), WeightsError> {
+    load_safetensors_with(model, path, WeightOptions::default())
+}
+
+/// [`load_safetensors`] with explicit [`WeightOptions`].
+pub fn load_safetensors_with<M: Parameters>(
+    model: &mut M,
+    path: impl AsRef<Path>,
+    options: WeightOptions,
+) -> Result<(), WeightsError> {
     let path = path.as_ref();
-    let bytes = fs::read(path).map_err(|source| WeightsError::Io {
-        path: path.to_path_buf(),
-        operation: IoOperation::Read,
-        source,
-    })?;
-    decode(model, &bytes, Some(path))
+    let bytes = read_bounded::<M>(path)?;
+    decode(model, &bytes, options, Some(path))
+}
+
+/// The largest safetensors header read (the `safetensors` crate's own limit).
+const MAX_HEADER_BYTES: u64 = 100_000_000;
+
+/// Reads the safetensors file `path` whole, after checking from its header that its data
+/// could belong to a model `M` (at most 8 bytes per parameter, the widest dtype).
+fn read_bounded<M: Parameters>(path: &Path) -> Result<Vec<u8>, WeightsError> {
+    let io_error =
+        |source| WeightsError::Io { path: path.to_path_buf(), operation: IoOperation::Read, source };
+    let not_a_file = || WeightsError::NotAFile { path: path.to_path_buf() };
+    // Checked before opening: opening a FIFO for reading blocks until a writer appears.
+    if !fs::metadata(path).map_err(io_error)?.is_file() {
+        return Err(not_a_file());
+    }
+    let mut file = File::open(path).map_err(io_error)?;
+    let metadata = file.metadata().map_err(io_error)?;
+    if !metadata.is_file() {
+        return Err(not_a_file());
+    }
+    let file_len = metadata.len();
+    let mut prefix = [0u8; 8];
+    let prefix_len = file.by_ref().take(8).read(&mut prefix).map_err(io_error)?;
+    let header_len = u64::from_le_bytes(prefix);
+    let limit = (M::LEN as u64).saturating_mul(8);
+    if prefix_len == 8 && header_len <= MAX_HEADER_BYTES && header_len <= file_len - 8 {
+        let data_bytes = file_len - 8 - header_len;
+        if data_bytes > limit {
+            return Err(WeightsError::TooLarge { path: path.to_path_buf(), data_bytes, limit });
+        }
+    }
+    // Anything else is malformed in a way `decode` reports; the file is small then, or
+    // its header is: read no more than header and data could hold.
+    let cap = 8 + MAX_HEADER_BYTES.min(file_len) + limit;
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(&prefix[..prefix_len]);
+    file.take(cap).read_to_end(&mut bytes).map_err(io_error)?;
+    Ok(bytes)
 }

@@ -7,6 +7,8 @@ use std::error::Error;
 use std::format;
 use std::fs;
 use std::io;
+#[cfg(unix)]
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::string::{String, ToString};
 use std::vec;
@@ -433,7 +435,8 @@ fn failed_save_removes_its_temporary_file_and_keeps_the_target() {
     fs::create_dir(&path).expect("create dir");
     fs::write(path.join("keep"), b"previous").expect("write");
     let err = save_safetensors(&*filled::<f32, 3, 4, 2>(), &path).expect_err("a dir");
-    assert!(matches!(err, WeightsError::Io { operation: IoOperation::Replace, .. }), "{err:?}");
+    assert!(matches!(err, WeightsError::NotAFile { .. }), "{err:?}");
+    assert!(err.to_string().contains("not a regular file"), "{err}");
     assert_eq!(entries(&dir), ["model.safetensors"]);
     assert_eq!(fs::read(path.join("keep")).expect("read"), b"previous");
     let _ = fs::remove_dir_all(&dir);
@@ -441,7 +444,11 @@ fn failed_save_removes_its_temporary_file_and_keeps_the_target() {
 
 #[test]
 fn path_without_a_file_name_is_an_error() {
+    // `..` is a directory (refused as such); `dir/..` too, and a path ending in `..`
+    // names no file even where it does not exist.
     let err = save_safetensors(&*filled::<f32, 3, 4, 2>(), "..").expect_err("no name");
+    assert!(matches!(err, WeightsError::NotAFile { .. }), "{err:?}");
+    let err = save_safetensors(&*filled::<f32, 3, 4, 2>(), "no-such-dir/..").expect_err("no name");
     assert!(matches!(err, WeightsError::Io { .. }), "{err:?}");
 }
 
@@ -537,4 +544,139 @@ fn column_major_order_transposes_any_rank() {
     seen.clear();
     column_major_order(&TensorShape::new([0, 3]), |i| seen.push(i));
     assert!(seen.is_empty());
+}
+
+#[test]
+fn non_finite_weights_are_refused_on_save_and_load_unless_allowed() {
+    let dir = temp_dir("non-finite");
+    let path = dir.join("model.safetensors");
+    let mut model = filled::<f32, 3, 4, 2>();
+    // Row 1, column 2 of the first weight: row-major index 1·3 + 2 = 5.
+    model.l0.weight[(1, 2)] = f32::NAN;
+    let err = save_safetensors(&*model, &path).expect_err("NaN");
+    let WeightsError::NonFinite { tensor, index: 5, .. } = &err else { panic!("{err:?}") };
+    assert_eq!(tensor, "0.weight");
+    assert!(err.to_string().contains("holds NaN at index 5"), "{err}");
+    assert!(entries(&dir).is_empty(), "nothing written");
+    let in_memory = to_safetensors_bytes(&*model).expect_err("NaN");
+    assert!(matches!(in_memory, WeightsError::NonFinite { index: 5, .. }), "{in_memory:?}");
+
+    // Allowed explicitly, it is saved; loading refuses it, and leaves the model alone.
+    save_safetensors_with(&*model, &path, WeightOptions::default().allow_non_finite()).expect("allowed");
+    let mut loaded = filled::<f32, 3, 4, 2>();
+    let err = load_safetensors(&mut *loaded, &path).expect_err("NaN");
+    assert!(matches!(&err, WeightsError::NonFinite { index: 5, .. }), "{err:?}");
+    assert_eq!(bits(&*loaded), bits(&*filled::<f32, 3, 4, 2>()));
+    load_safetensors_with(&mut *loaded, &path, WeightOptions::default().allow_non_finite()).expect("allowed");
+    assert!(loaded.l0.weight[(1, 2)].is_nan());
+
+    // Infinity in an f64 bias, from bytes.
+    let mut model = filled::<f64, 3, 4, 2>();
+    model.l2.bias[1] = f64::NEG_INFINITY;
+    let bytes =
+        to_safetensors_bytes_with(&*model, WeightOptions::default().allow_non_finite()).expect("allowed");
+    let err = from_safetensors_bytes(&mut *filled::<f64, 3, 4, 2>(), &bytes).expect_err("inf");
+    let WeightsError::NonFinite { tensor, index: 1, value, .. } = &err else { panic!("{err:?}") };
+    assert_eq!((tensor.as_str(), *value), ("2.bias", f64::NEG_INFINITY));
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_tensor_named_twice_in_a_file_is_refused() {
+    // Two entries `0.bias` in the header: JSON parsers keep one silently.
+    let bytes = raw_file(&small_f32_tensors());
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header = std::str::from_utf8(&bytes[8..8 + n]).unwrap();
+    let entry = header.split("\"0.bias\":").nth(1).unwrap();
+    let entry = &entry[..=entry.find('}').unwrap()];
+    let doubled = header.replacen('{', &format!("{{\"0.bias\":{entry},"), 1);
+    let mut file = (doubled.len() as u64).to_le_bytes().to_vec();
+    file.extend_from_slice(doubled.as_bytes());
+    file.extend_from_slice(&bytes[8 + n..]);
+    let mut model = Small::<f32>::zeroed_box();
+    let err = from_safetensors_bytes(&mut *model, &file).expect_err("duplicate");
+    let WeightsError::DuplicateInFile { tensor, .. } = &err else { panic!("{err:?}") };
+    assert_eq!(tensor, "0.bias");
+    assert!(err.to_string().contains("names tensor `0.bias` more than once"), "{err}");
+}
+
+#[test]
+fn a_huge_file_is_refused_from_its_header_before_its_data_is_read() {
+    let dir = temp_dir("huge");
+    let path = dir.join("model.safetensors");
+    save_safetensors(&*filled::<f32, 3, 4, 2>(), &path).expect("save");
+    // A valid file followed by 64 GiB of (sparse) data: reading it would take minutes
+    // and exhaust memory; the header shows it cannot be this model's.
+    let file = fs::OpenOptions::new().write(true).open(&path).expect("open");
+    file.set_len(64 << 30).expect("sparse file");
+    drop(file);
+    let start = std::time::Instant::now();
+    let err = load_safetensors(&mut *Small::<f32>::zeroed_box(), &path).expect_err("too large");
+    let WeightsError::TooLarge { data_bytes, limit, .. } = &err else { panic!("{err:?}") };
+    assert_eq!(*limit, 8 * Small::<f32>::LEN as u64);
+    assert!(*data_bytes > 60 << 30);
+    assert!(start.elapsed() < std::time::Duration::from_secs(5), "{:?}", start.elapsed());
+    assert!(err.to_string().contains("cannot be this model's weights"), "{err}");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn special_files_are_neither_read_nor_replaced() {
+    let dir = temp_dir("special");
+    let fifo = dir.join("pipe");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if made.is_ok_and(|s| s.success()) {
+        // Opening a FIFO would block forever without a writer.
+        let err = load_safetensors(&mut *Small::<f32>::zeroed_box(), &fifo).expect_err("fifo");
+        assert!(matches!(err, WeightsError::NotAFile { .. }), "{err:?}");
+        let err = save_safetensors(&*filled::<f32, 3, 4, 2>(), &fifo).expect_err("fifo");
+        assert!(matches!(err, WeightsError::NotAFile { .. }), "{err:?}");
+        assert!(fs::metadata(&fifo).expect("still there").file_type().is_fifo());
+    }
+    let err = load_safetensors(&mut *Small::<f32>::zeroed_box(), &dir).expect_err("a directory");
+    assert!(matches!(err, WeightsError::NotAFile { .. }), "{err:?}");
+    if Path::new("/dev/null").exists() {
+        let err = save_safetensors(&*filled::<f32, 3, 4, 2>(), "/dev/null").expect_err("a device");
+        assert!(matches!(err, WeightsError::NotAFile { .. }), "{err:?}");
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn names_up_to_255_bytes_can_be_saved() {
+    let dir = temp_dir("long-name");
+    for len in [200, 245, 255] {
+        let name = format!("{}.st", "w".repeat(len - 3));
+        let path = dir.join(&name);
+        save_safetensors(&*filled::<f32, 3, 4, 2>(), &path).expect("long name");
+        let mut loaded = Small::<f32>::zeroed_box();
+        load_safetensors(&mut *loaded, &path).expect("load");
+    }
+    assert_eq!(entries(&dir).len(), 3, "no temporary file left: {:?}", entries(&dir));
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn temporary_files_of_killed_saves_are_removed_by_the_next_save() {
+    let dir = temp_dir("stale");
+    let path = dir.join("model.safetensors");
+    let prefix = super::atomic::temp_prefix(std::ffi::OsStr::new("model.safetensors"));
+    // Left by processes that no longer exist (pids above Linux's maximum), and by a
+    // process that does (ours: a concurrent save in this process must be left alone).
+    let dead = [format!("{prefix}4000000000-0.tmp"), format!("{prefix}4000000001-7.tmp")];
+    let live = format!("{prefix}{}-999999.tmp", std::process::id());
+    let other = ".other.safetensors.0123456789abcdef.4000000000-0.tmp".to_string();
+    for name in dead.iter().chain([&live, &other]) {
+        fs::write(dir.join(name), vec![0u8; 1024]).expect("write");
+    }
+    save_safetensors(&*filled::<f32, 3, 4, 2>(), &path).expect("save");
+    let mut expected = vec!["model.safetensors".to_string(), live, other];
+    if !Path::new("/proc/self").exists() {
+        // Without /proc, only a day-old temporary file counts as stale.
+        expected.extend(dead);
+    }
+    expected.sort();
+    assert_eq!(entries(&dir), expected);
+    let _ = fs::remove_dir_all(&dir);
 }

@@ -108,6 +108,42 @@ pub enum WeightsError {
         /// The number of elements it actually holds.
         len: usize,
     },
+    /// A tensor holds NaN or an infinity, which loading and saving refuse unless
+    /// [`WeightOptions::allow_non_finite`](super::WeightOptions::allow_non_finite) is set.
+    NonFinite {
+        /// The file, if there is one.
+        path: Option<PathBuf>,
+        /// The tensor.
+        tensor: String,
+        /// The element's index in the tensor's row-major (PyTorch) order.
+        index: usize,
+        /// The value.
+        value: f64,
+    },
+    /// The file names the same tensor twice; safetensors readers would silently keep one
+    /// of the two.
+    DuplicateInFile {
+        /// The file, if the data came from one.
+        path: Option<PathBuf>,
+        /// The repeated name.
+        tensor: String,
+    },
+    /// The path exists but is not a regular file (a directory, device, FIFO or socket):
+    /// loading would block or read a stream, saving would replace it.
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file holds more tensor data than the model's parameters could take in any
+    /// dtype: it is refused before its data is read.
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The bytes of tensor data the file holds.
+        data_bytes: u64,
+        /// The most this model's tensors can take (8 bytes per parameter).
+        limit: u64,
+    },
     /// The safetensors encoder rejected the model's tensors.
     Encode {
         /// The file being saved, if any.
@@ -121,7 +157,9 @@ impl WeightsError {
     /// The weight file concerned, if the error is about a file.
     pub fn path(&self) -> Option<&Path> {
         match self {
-            WeightsError::Io { path, .. } => Some(path),
+            WeightsError::Io { path, .. }
+            | WeightsError::NotAFile { path }
+            | WeightsError::TooLarge { path, .. } => Some(path),
             WeightsError::Format { path, .. }
             | WeightsError::Missing { path, .. }
             | WeightsError::Unexpected { path, .. }
@@ -129,6 +167,8 @@ impl WeightsError {
             | WeightsError::DtypeMismatch { path, .. }
             | WeightsError::DuplicateTensor { path, .. }
             | WeightsError::InconsistentModel { path, .. }
+            | WeightsError::NonFinite { path, .. }
+            | WeightsError::DuplicateInFile { path, .. }
             | WeightsError::Encode { path, .. } => path.as_deref(),
         }
     }
@@ -226,6 +266,25 @@ impl fmt::Display for WeightsError {
                  holds {len} elements",
                 ShapeList(shape),
                 shape.iter().product::<usize>()
+            ),
+            WeightsError::NonFinite { tensor, index, value, .. } => write!(
+                f,
+                "{origin}: tensor `{tensor}` holds {value} at index {index}; NaN and infinite weights \
+                 are refused (WeightOptions::allow_non_finite accepts them)"
+            ),
+            WeightsError::DuplicateInFile { tensor, .. } => {
+                write!(f, "{origin} names tensor `{tensor}` more than once")
+            }
+            WeightsError::NotAFile { path } => write!(
+                f,
+                "`{}` is not a regular file (a directory, device, FIFO or socket); weights are \
+                 only read from and saved to regular files",
+                path.display()
+            ),
+            WeightsError::TooLarge { data_bytes, limit, .. } => write!(
+                f,
+                "{origin} holds {data_bytes} bytes of tensor data, more than the model's \
+                 parameters take in any dtype ({limit} bytes): it cannot be this model's weights"
             ),
             WeightsError::Encode { source, .. } => {
                 write!(f, "{origin}: cannot encode the model's tensors: {source}")

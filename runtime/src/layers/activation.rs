@@ -62,14 +62,15 @@ impl<T: Float, const N: usize, A: Elementwise> Layer<T, N, N> for A {
     }
 }
 
-/// `max(x, 0)`. Its derivative at 0 is taken as 0, as in PyTorch.
+/// `max(x, 0)`. Its derivative at 0 is taken as 0, as in PyTorch. NaN stays NaN, as in
+/// PyTorch (a NaN must not turn into a plausible 0).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Relu;
 
 impl Elementwise for Relu {
     #[inline(always)]
     fn f<T: Float>(&self, x: T) -> T {
-        if x > T::ZERO { x } else { T::ZERO }
+        if x <= T::ZERO { T::ZERO } else { x }
     }
     #[inline(always)]
     fn df<T: Float>(&self, x: T, _y: T) -> T {

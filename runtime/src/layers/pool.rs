@@ -159,7 +159,7 @@ impl<
         let mut max = rows[col];
         for r in 0..K {
             for (offset, &v) in rows[r * W + col..][..K].iter().enumerate() {
-                if v > max {
+                if v > max || v.nan() {
                     (best, max) = (r * W + col + offset, v);
                 }
             }
@@ -175,7 +175,7 @@ impl<
                     let mut max = rows[ow * S];
                     for r in 0..K {
                         for &v in &rows[r * W + ow * S..][..K] {
-                            if v > max {
+                            if v > max || v.nan() {
                                 max = v;
                             }
                         }

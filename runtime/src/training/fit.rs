@@ -21,8 +21,11 @@ use crate::scalar::Float;
 pub enum FitError {
     /// The data could not be batched for the model.
     Data(DataError),
-    /// Training failed (a bad label, or divergence).
+    /// Training failed (a bad label, invalid hyper-parameters, or divergence).
     Train(TrainError),
+    /// The dataset holds no samples: an epoch over it would train nothing and its
+    /// accuracy would be undefined.
+    EmptyDataset,
 }
 
 impl fmt::Display for FitError {
@@ -30,6 +33,7 @@ impl fmt::Display for FitError {
         match self {
             FitError::Data(e) => e.fmt(f),
             FitError::Train(e) => e.fmt(f),
+            FitError::EmptyDataset => f.write_str("the dataset holds no samples"),
         }
     }
 }
@@ -39,6 +43,7 @@ impl std::error::Error for FitError {
         match self {
             FitError::Data(e) => Some(e),
             FitError::Train(e) => Some(e),
+            FitError::EmptyDataset => None,
         }
     }
 }
@@ -64,6 +69,10 @@ pub trait Fit<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usi
     /// (the last one partial). Returns the epoch's mean training loss and accuracy, each
     /// batch measured before its update, as Keras and the usual PyTorch loops report them.
     /// `progress` is called after every batch with the samples done so far.
+    ///
+    /// Fails before the first step on data that does not fit the model or holds no
+    /// samples, and on invalid hyper-parameters; stops at the first step that diverges
+    /// ([`TrainError::Diverged`]), so it never returns `Ok` with a non-finite model.
     fn fit_epoch<L, O, R>(
         &mut self,
         model: &mut M,
@@ -79,7 +88,8 @@ pub trait Fit<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usi
         O: Optimizer<M> + Send,
         R: Rng + ?Sized,
     {
-        data.check_model::<IN, OUT>()?;
+        check::<IN, OUT>(data)?;
+        optimizer.validate().map_err(TrainError::from)?;
         let order = data.shuffled_indices(rng);
         let mut batch = Batch::<M::Scalar, IN, B>::zeroed_box();
         let mut metrics = Metrics::default();
@@ -105,7 +115,7 @@ pub trait Fit<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usi
         Self: Sized,
         L: Loss<M::Scalar, OUT, Target<B> = [u32; B]>,
     {
-        data.check_model::<IN, OUT>()?;
+        check::<IN, OUT>(data)?;
         let order: Vec<usize> = (0..data.len()).collect();
         let mut batch: Box<Batch<M::Scalar, IN, B>> = Batch::zeroed_box();
         let mut metrics = Metrics::default();
@@ -123,6 +133,15 @@ pub trait Fit<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usi
         }
         Ok(metrics)
     }
+}
+
+/// Checks that `data` fits a model of `IN` inputs and `OUT` outputs and is not empty.
+fn check<const IN: usize, const OUT: usize>(data: &Dataset) -> Result<(), FitError> {
+    data.check_model::<IN, OUT>()?;
+    if data.is_empty() {
+        return Err(FitError::EmptyDataset);
+    }
+    Ok(())
 }
 
 impl<M, T, const IN: usize, const OUT: usize, const B: usize> Fit<M, IN, OUT, B> for T

@@ -19,9 +19,9 @@ pub use self::loss::{LabelOutOfRange, Loss, MeanSquaredError, SoftmaxCrossEntrop
 #[cfg(feature = "std")]
 pub use self::metrics::ConfusionMatrix;
 pub use self::metrics::Metrics;
-pub use self::optim::{Adam, AdamConfig, Momentum, Optimizer, Sgd, Update};
+pub use self::optim::{Adam, AdamConfig, InvalidHyperparameter, Momentum, Optimizer, Sgd, Update};
 #[cfg(feature = "std")]
 pub use self::parallel::ParallelTrainer;
 #[cfg(feature = "alloc")]
 pub use self::step::Trainer;
-pub use self::step::{BatchTrainer, TrainError, train_step};
+pub use self::step::{BatchTrainer, Divergence, TrainError, train_step};

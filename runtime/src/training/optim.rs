@@ -10,7 +10,7 @@ use core::ops::DerefMut;
 use nalgebra::ComplexField;
 
 use crate::kernels::{Kernel, run_widest};
-use crate::params::Parameters;
+use crate::params::{Parameters, TensorName};
 use crate::scalar::Float;
 
 /// Updates parameters from their gradients.
@@ -34,10 +34,79 @@ pub trait Optimizer<M: Parameters> {
     where
         M: 'a;
 
-    /// Applies one update to `params` given `grads` (of the same shapes).
-    fn step(&mut self, params: &mut M, grads: &M) {
-        self.begin_step().apply(params.as_mut_slice(), grads.as_slice());
+    /// Checks the hyper-parameters: every trainer calls this before a step and stops with
+    /// [`TrainError::Hyperparameter`](crate::TrainError::Hyperparameter) instead of
+    /// stepping with, say, a NaN or negative learning rate.
+    fn validate(&self) -> Result<(), InvalidHyperparameter> {
+        Ok(())
     }
+
+    /// Applies one update to `params` given `grads` (of the same shapes), tensor by tensor.
+    ///
+    /// Returns the first tensor (in memory order) in which the update would have made a
+    /// parameter NaN or infinite, if any; such parameters keep their values and their
+    /// optimizer state (see [`Update::apply`]), everything else is updated.
+    #[must_use = "a refused update means training diverged"]
+    fn step(&mut self, params: &mut M, grads: &M) -> Option<TensorName> {
+        let mut update = Some(self.begin_step());
+        let mut params = params.as_mut_slice();
+        let mut refused = None;
+        grads.visit(&mut |tensor| {
+            let Some(rest) = update.take() else { return };
+            let (head, tail) = rest.split_at(tensor.data.len());
+            let (p, p_rest) = core::mem::take(&mut params).split_at_mut(head.len());
+            if !head.apply(p, tensor.data) && refused.is_none() {
+                refused = Some(tensor.name);
+            }
+            (update, params) = (Some(tail), p_rest);
+        });
+        refused
+    }
+}
+
+/// A hyper-parameter outside the range its update rule allows.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct InvalidHyperparameter {
+    /// The optimizer's name for it: `lr`, `beta1`, …
+    pub name: &'static str,
+    /// Its value.
+    pub value: f64,
+    /// The values it may take.
+    pub expected: &'static str,
+}
+
+impl core::fmt::Display for InvalidHyperparameter {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let InvalidHyperparameter { name, value, expected } = self;
+        write!(f, "the optimizer's `{name}` is {value}; it must be {expected}")
+    }
+}
+
+impl core::error::Error for InvalidHyperparameter {}
+
+/// Checks that `value` is finite in `T` (`1e300` is not an `f32`) and at least zero.
+fn non_negative<T: Float>(name: &'static str, value: f64) -> Result<(), InvalidHyperparameter> {
+    if value >= 0.0 && T::of(value).finite() {
+        Ok(())
+    } else {
+        Err(InvalidHyperparameter { name, value, expected: "finite and ≥ 0 (in the model's scalar type)" })
+    }
+}
+
+/// Checks that `value` is in `[0, 1)`, as a moment's decay must be.
+fn decay_rate(name: &'static str, value: f64) -> Result<(), InvalidHyperparameter> {
+    if (0.0..1.0).contains(&value) {
+        Ok(())
+    } else {
+        Err(InvalidHyperparameter { name, value, expected: "in [0, 1)" })
+    }
+}
+
+/// Writes `new` over `old` if `ok`, else leaves `old`. Branch-free (a select), so update
+/// loops stay vectorized.
+#[inline(always)]
+fn guarded<T: Float>(ok: bool, old: &mut T, new: T) {
+    *old = if ok { new } else { *old };
 }
 
 /// The update of one optimizer step over a contiguous run of the flat parameters, and
@@ -57,7 +126,13 @@ pub trait Update<T>: Send + Sized {
 
     /// Applies the update to `params` with gradients `grads`, both [`len`](Update::len)
     /// long (extra elements of either are left alone).
-    fn apply(self, params: &mut [T], grads: &[T]);
+    ///
+    /// Returns `true` if every updated parameter is finite. A parameter whose new value
+    /// would be NaN or infinite (a non-finite gradient, an overflow, or a parameter that
+    /// was not finite to begin with) is not written, and neither is its optimizer state;
+    /// the check rides along in the fused pass at no measurable cost.
+    #[must_use = "`false` means some parameters could not be updated to finite values"]
+    fn apply(self, params: &mut [T], grads: &[T]) -> bool;
 }
 
 /// Splits `slice` at `mid`, clamped to its length.
@@ -87,6 +162,11 @@ impl<M: Parameters> Optimizer<M> for Sgd {
     where
         M: 'a;
 
+    fn validate(&self) -> Result<(), InvalidHyperparameter> {
+        non_negative::<M::Scalar>("lr", self.lr)?;
+        non_negative::<M::Scalar>("weight_decay", self.weight_decay)
+    }
+
     fn begin_step<'a>(&'a mut self) -> SgdUpdate<M::Scalar>
     where
         M: 'a,
@@ -113,11 +193,16 @@ impl<T: Float> Update<T> for SgdUpdate<T> {
         (SgdUpdate { len: mid, ..self }, SgdUpdate { len: self.len - mid, ..self })
     }
 
-    fn apply(self, params: &mut [T], grads: &[T]) {
+    fn apply(self, params: &mut [T], grads: &[T]) -> bool {
         let SgdUpdate { lr, wd, len } = self;
+        let mut all = true;
         for (p, &g) in params.iter_mut().zip(grads).take(len) {
-            *p -= lr * (g + wd * *p);
+            let new = *p - lr * (g + wd * *p);
+            let ok = new.finite();
+            guarded(ok, p, new);
+            all &= ok;
         }
+        all
     }
 }
 
@@ -157,6 +242,12 @@ impl<M: Parameters, S: DerefMut<Target = M>> Optimizer<M> for Momentum<S> {
         S: 'a,
         M: 'a;
 
+    fn validate(&self) -> Result<(), InvalidHyperparameter> {
+        non_negative::<M::Scalar>("lr", self.lr)?;
+        non_negative::<M::Scalar>("momentum", self.momentum)?;
+        non_negative::<M::Scalar>("weight_decay", self.weight_decay)
+    }
+
     fn begin_step<'a>(&'a mut self) -> MomentumUpdate<'a, M::Scalar>
     where
         M: 'a,
@@ -190,12 +281,18 @@ impl<T: Float> Update<T> for MomentumUpdate<'_, T> {
         (MomentumUpdate { lr, mu, wd, velocity: head }, MomentumUpdate { lr, mu, wd, velocity: tail })
     }
 
-    fn apply(self, params: &mut [T], grads: &[T]) {
+    fn apply(self, params: &mut [T], grads: &[T]) -> bool {
         let MomentumUpdate { lr, mu, wd, velocity } = self;
+        let mut all = true;
         for (p, (v, &g)) in params.iter_mut().zip(velocity.iter_mut().zip(grads)) {
-            *v = mu * *v + g + wd * *p;
-            *p -= lr * *v;
+            let new_v = mu * *v + g + wd * *p;
+            let new = *p - lr * new_v;
+            let ok = new.finite();
+            guarded(ok, v, new_v);
+            guarded(ok, p, new);
+            all &= ok;
         }
+        all
     }
 }
 
@@ -304,6 +401,15 @@ impl<M: Parameters, S: DerefMut<Target = M>> Optimizer<M> for Adam<S> {
         S: 'a,
         M: 'a;
 
+    fn validate(&self) -> Result<(), InvalidHyperparameter> {
+        let c = &self.config;
+        non_negative::<M::Scalar>("lr", c.lr)?;
+        decay_rate("beta1", c.beta1)?;
+        decay_rate("beta2", c.beta2)?;
+        non_negative::<M::Scalar>("eps", c.eps)?;
+        non_negative::<M::Scalar>("weight_decay", c.weight_decay)
+    }
+
     fn begin_step<'a>(&'a mut self) -> AdamUpdate<'a, M::Scalar>
     where
         M: 'a,
@@ -331,9 +437,11 @@ impl<T: Float> Update<T> for AdamUpdate<'_, T> {
         (AdamUpdate { scalars, m: m0, v: v0 }, AdamUpdate { scalars, m: m1, v: v1 })
     }
 
-    fn apply(self, params: &mut [T], grads: &[T]) {
+    fn apply(self, params: &mut [T], grads: &[T]) -> bool {
         let AdamUpdate { scalars, m, v } = self;
-        run_widest(AdamStep { params, grads, m, v, scalars });
+        let mut all_finite = true;
+        run_widest(AdamStep { params, grads, m, v, scalars, all_finite: &mut all_finite });
+        all_finite
     }
 }
 
@@ -345,6 +453,8 @@ struct AdamStep<'a, T> {
     m: &'a mut [T],
     v: &'a mut [T],
     scalars: AdamScalars<T>,
+    /// Cleared if some parameter's update was refused for not being finite.
+    all_finite: &'a mut bool,
 }
 
 /// The per-step constants of an Adam update.
@@ -366,13 +476,22 @@ impl<T: Float> Kernel for AdamStep<'_, T> {
     fn run(self) {
         let AdamScalars { b1, b2, one_b1, one_b2, step_size, inv_sqrt_bc2, eps, wd, decay } = self.scalars;
         let state = self.m.iter_mut().zip(self.v.iter_mut()).zip(self.grads);
+        let mut all = true;
         for (p, ((m, v), &g)) in self.params.iter_mut().zip(state) {
-            *p *= decay;
-            let g = g + wd * *p;
-            *m = b1 * *m + one_b1 * g;
-            *v = b2 * *v + one_b2 * g * g;
-            *p -= step_size * *m / (v.sqrt() * inv_sqrt_bc2 + eps);
+            let decayed = *p * decay;
+            let g = g + wd * decayed;
+            let new_m = b1 * *m + one_b1 * g;
+            let new_v = b2 * *v + one_b2 * g * g;
+            let new = decayed - step_size * new_m / (new_v.sqrt() * inv_sqrt_bc2 + eps);
+            // `new` is finite only if `new_m` and `new_v` are (an infinite `new_v` makes
+            // the quotient 0 or NaN: checked too), so one test covers all three.
+            let ok = new.finite() & new_v.finite();
+            guarded(ok, m, new_m);
+            guarded(ok, v, new_v);
+            guarded(ok, p, new);
+            all &= ok;
         }
+        *self.all_finite &= all;
     }
 }
 
@@ -399,7 +518,7 @@ mod tests {
         let mut sgd = Sgd { lr: 0.1, weight_decay: 0.01 };
         let mut expect = [1.0, 2.0, 3.0];
         for g in GRADS {
-            sgd.step(&mut p, &params(g));
+            assert_eq!(sgd.step(&mut p, &params(g)), None);
             for i in 0..3 {
                 expect[i] -= 0.1 * (g[i] + 0.01 * expect[i]);
             }
@@ -414,7 +533,7 @@ mod tests {
         let mut opt = Momentum::with_state(0.1, 0.9, &mut velocity);
         let (mut expect, mut v) = ([1.0, 2.0, 3.0], [0.0; 3]);
         for g in GRADS {
-            opt.step(&mut p, &params(g));
+            assert_eq!(opt.step(&mut p, &params(g)), None);
             for i in 0..3 {
                 v[i] = 0.9 * v[i] + g[i];
                 expect[i] -= 0.1 * v[i];
@@ -453,7 +572,7 @@ mod tests {
             let mut adam = Adam::with_state(config, &mut m, &mut v);
             let mut p = params([1.0, -2.0, 0.5]);
             for (step, expect) in adam_reference(config, [1.0, -2.0, 0.5]).iter().enumerate() {
-                adam.step(&mut p, &params(GRADS[step]));
+                assert_eq!(adam.step(&mut p, &params(GRADS[step])), None);
                 for i in 0..3 {
                     let got = p.as_slice()[i];
                     assert!(
@@ -473,7 +592,7 @@ mod tests {
         let (mut m, mut v) = (P::ZERO, P::ZERO);
         let mut adam = Adam::with_state(AdamConfig::default(), &mut m, &mut v);
         let mut p = params([0.0; 3]);
-        adam.step(&mut p, &params([3.0, -0.001, 0.0]));
+        assert_eq!(adam.step(&mut p, &params([3.0, -0.001, 0.0])), None);
         assert!((p.as_slice()[0] + 1e-3).abs() < 1e-10);
         assert!((p.as_slice()[1] - 1e-3).abs() < 1e-7);
         assert_eq!(p.as_slice()[2], 0.0);
@@ -489,7 +608,7 @@ mod tests {
         g.as_mut_slice().iter_mut().enumerate().for_each(|(i, x)| *x = (i as f32 * 0.11).cos());
         let (mut serial, mut split) = (make(), make());
         for _ in 0..3 {
-            serial.step(&mut whole, &g);
+            assert_eq!(serial.step(&mut whole, &g), None);
             let mut rest = split.begin_step();
             let (mut params, mut grads) = (parts.as_mut_slice(), g.as_slice());
             // Uneven parts, the last one empty.
@@ -497,7 +616,7 @@ mod tests {
                 let (head, tail) = rest.split_at(size);
                 let n = head.len();
                 let (p, p_rest) = params.split_at_mut(n);
-                head.apply(p, &grads[..n]);
+                assert!(head.apply(p, &grads[..n]));
                 (rest, params, grads) = (tail, p_rest, &grads[n..]);
             }
             assert!(rest.is_empty());
@@ -522,8 +641,79 @@ mod tests {
         let (mut m, mut v) = (P::ZERO, P::ZERO);
         let mut adam = Adam::with_state(config, &mut m, &mut v);
         let mut p = params([2.0, 2.0, 2.0]);
-        adam.step(&mut p, &params([0.0; 3]));
+        assert_eq!(adam.step(&mut p, &params([0.0; 3])), None);
         // Zero gradient: only the decay acts, p ← p (1 − lr λ).
         assert_eq!(p.as_slice(), &[1.9, 1.9, 1.9]);
+    }
+
+    /// A gradient that would make a parameter non-finite: that parameter and its state keep
+    /// their values, the others are updated, and the step names the tensor.
+    #[test]
+    fn non_finite_updates_are_refused_per_parameter() {
+        type Two = crate::Dense<f64, 1, 1>; // "weight" then "bias", one value each
+        let grads = {
+            let mut g = Two::ZERO;
+            g.as_mut_slice().copy_from_slice(&[0.5, f64::NAN]);
+            g
+        };
+        let check = |name: &str, refused: Option<TensorName>, p: &Two, state: &[&Two]| {
+            assert_eq!(refused.map(|t| t.param), Some("bias"), "{name}");
+            assert_ne!(p.as_slice()[0], 1.0, "{name}: the finite update is applied");
+            assert_eq!(p.as_slice()[1], 2.0, "{name}: the refused parameter is unchanged");
+            for s in state {
+                assert_eq!(s.as_slice()[1], 0.0, "{name}: its state is unchanged");
+            }
+        };
+        let start = || {
+            let mut p = Two::ZERO;
+            p.as_mut_slice().copy_from_slice(&[1.0, 2.0]);
+            p
+        };
+        let mut p = start();
+        let refused = Sgd::new(0.1).step(&mut p, &grads);
+        check("sgd", refused, &p, &[]);
+        let (mut p, mut velocity) = (start(), Two::ZERO);
+        let refused = Momentum::with_state(0.1, 0.9, &mut velocity).step(&mut p, &grads);
+        check("momentum", refused, &p, &[&velocity]);
+        let (mut p, mut m, mut v) = (start(), Two::ZERO, Two::ZERO);
+        let refused = Adam::with_state(AdamConfig::default(), &mut m, &mut v).step(&mut p, &grads);
+        check("adam", refused, &p, &[&m, &v]);
+        // Overflow from finite values is refused too.
+        let mut p = start();
+        let mut huge = grads;
+        huge.as_mut_slice().copy_from_slice(&[f64::MAX, 0.0]);
+        let refused = Sgd::new(4.0).step(&mut p, &huge);
+        assert_eq!(refused.map(|t| t.param), Some("weight"));
+        assert_eq!(p.as_slice(), &[1.0, 2.0 - 0.0]);
+    }
+
+    #[test]
+    fn hyperparameters_are_validated() {
+        let invalid = |r: Result<(), InvalidHyperparameter>| r.err().map(|e| e.name);
+        assert_eq!(invalid(Optimizer::<P>::validate(&Sgd::new(0.1))), None);
+        assert_eq!(invalid(Optimizer::<P>::validate(&Sgd::new(f64::NAN))), Some("lr"));
+        assert_eq!(invalid(Optimizer::<P>::validate(&Sgd::new(-1.0))), Some("lr"));
+        // Finite in f64, infinite in f32.
+        type P32 = crate::Dense<f32, 2, 1>;
+        assert_eq!(invalid(Optimizer::<P>::validate(&Sgd::new(1e300))), None);
+        assert_eq!(invalid(Optimizer::<P32>::validate(&Sgd::new(1e300))), Some("lr"));
+        let (mut m, mut v) = (P::ZERO, P::ZERO);
+        for (config, name) in [
+            (AdamConfig { beta1: 1.0, ..AdamConfig::default() }, Some("beta1")),
+            (AdamConfig { beta2: -0.1, ..AdamConfig::default() }, Some("beta2")),
+            (AdamConfig { eps: f64::INFINITY, ..AdamConfig::default() }, Some("eps")),
+            (AdamConfig { weight_decay: -1.0, ..AdamConfig::default() }, Some("weight_decay")),
+            (AdamConfig::keras(), None),
+        ] {
+            let adam = Adam::with_state(config, &mut m, &mut v);
+            assert_eq!(invalid(Optimizer::<P>::validate(&adam)), name);
+        }
+        let momentum = Momentum::with_state(0.1, f64::NAN, &mut m);
+        let e = Optimizer::<P>::validate(&momentum).unwrap_err();
+        #[cfg(feature = "alloc")]
+        assert_eq!(
+            alloc::string::ToString::to_string(&e),
+            "the optimizer's `momentum` is NaN; it must be finite and ≥ 0 (in the model's scalar type)"
+        );
     }
 }

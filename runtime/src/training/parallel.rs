@@ -16,6 +16,7 @@
 
 use std::boxed::Box;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::vec::Vec;
 
 use nalgebra::SMatrix;
@@ -25,6 +26,7 @@ use super::optim::{Optimizer, Update};
 use super::step::{BatchTrainer, Passes, TrainError, run_step};
 use crate::kernels::shard_columns;
 use crate::model::Model;
+use crate::params::TensorName;
 
 /// One shard's buffers.
 struct Shard<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const S: usize> {
@@ -55,6 +57,8 @@ struct Shards<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usi
     shards: Vec<Shard<M, IN, OUT, S>>,
     output: Box<SMatrix<M::Scalar, OUT, B>>,
     pool: Arc<rayon::ThreadPool>,
+    /// Where each parameter tensor ends in the flat parameters (filled on first use).
+    tensor_ends: Vec<usize>,
 }
 
 impl<M, const IN: usize, const OUT: usize, const B: usize, const S: usize> ParallelTrainer<M, IN, OUT, B, S>
@@ -71,7 +75,7 @@ where
         let pool = Arc::new(rayon::ThreadPoolBuilder::new().num_threads(threads).build()?);
         let shards =
             (0..Self::SHARDS).map(|_| Shard { cache: M::zeroed_cache(), grads: M::zeroed_box() }).collect();
-        let passes = Shards { shards, output: bytemuck::zeroed_box(), pool };
+        let passes = Shards { shards, output: bytemuck::zeroed_box(), pool, tensor_ends: Vec::new() };
         Ok(ParallelTrainer { passes, grad_out: bytemuck::zeroed_box(), steps: 0 })
     }
 
@@ -146,8 +150,15 @@ where
         });
     }
 
-    fn update<O: Optimizer<M>>(&mut self, model: &mut M, optimizer: &mut O) {
-        let Some((first, rest)) = self.shards.split_first_mut() else { return };
+    fn update<O: Optimizer<M>>(&mut self, model: &mut M, optimizer: &mut O) -> Option<TensorName> {
+        if self.tensor_ends.is_empty() {
+            let mut end = 0;
+            model.visit(&mut |t| {
+                end += t.data.len();
+                self.tensor_ends.push(end);
+            });
+        }
+        let (first, rest) = self.shards.split_first_mut()?;
         let partials: Vec<&[M::Scalar]> = rest.iter().map(|shard| shard.grads.as_slice()).collect();
         let (params, grads) = (model.as_mut_slice(), first.grads.as_mut_slice());
         // One contiguous part per thread; the caller takes the first itself.
@@ -159,16 +170,38 @@ where
             parts.push(Part { offset, params, grads, update: head });
             (update, offset) = (tail, offset + part);
         }
-        let partials = &partials;
-        let run = move |part: Part<'_, M::Scalar, O::Update<'_>>| part.run(partials);
+        let (partials, ends) = (&partials, &self.tensor_ends[..]);
+        // The smallest offset of a piece with a refused update, `usize::MAX` if none.
+        let refused = AtomicUsize::new(usize::MAX);
+        let refused_at = &refused;
+        let run = move |part: Part<'_, M::Scalar, O::Update<'_>>| {
+            if let Some(offset) = part.run(partials, ends) {
+                refused_at.fetch_min(offset, Ordering::Relaxed);
+            }
+        };
         let mut parts = parts.into_iter();
-        let Some(mine) = parts.next() else { return };
+        let mine = parts.next()?;
         self.pool.in_place_scope(|scope| {
             for part in parts {
                 scope.spawn(move |_| run(part));
             }
             run(mine);
         });
+        let offset = refused.into_inner();
+        if offset == usize::MAX {
+            return None;
+        }
+        // Pieces never straddle tensors, so the piece's start names its tensor.
+        let index = self.tensor_ends.partition_point(|&end| end <= offset);
+        let mut name = None;
+        let mut i = 0;
+        model.visit(&mut |t| {
+            if i == index {
+                name = Some(t.name);
+            }
+            i += 1;
+        });
+        name
     }
 }
 
@@ -183,21 +216,31 @@ struct Part<'a, T, U> {
 
 impl<T: crate::Float, U: Update<T>> Part<'_, T, U> {
     /// Adds the other shards' gradients and applies the update, in cache-sized pieces,
-    /// each while it is in L1.
-    fn run(self, partials: &[&[T]]) {
+    /// each while it is in L1; pieces end where tensors end (`tensor_ends`), so a refused
+    /// update is located to its tensor. Returns the flat offset of the first piece whose
+    /// update was refused ([`Update::apply`]), if any.
+    fn run(self, partials: &[&[T]], tensor_ends: &[usize]) -> Option<usize> {
         const PIECE: usize = 4096;
-        let Part { offset, params, grads, mut update } = self;
-        for (p, (params, grads)) in params.chunks_mut(PIECE).zip(grads.chunks_mut(PIECE)).enumerate() {
-            let start = offset + p * PIECE;
+        let Part { offset, mut params, mut grads, mut update } = self;
+        let mut start = offset;
+        let mut refused = None;
+        while !params.is_empty() {
+            let tensor_end = tensor_ends.iter().find(|&&end| end > start).copied().unwrap_or(usize::MAX);
+            let len = PIECE.min(tensor_end - start).min(params.len());
+            let (piece, params_rest) = core::mem::take(&mut params).split_at_mut(len);
+            let (piece_grads, grads_rest) = core::mem::take(&mut grads).split_at_mut(len);
             for partial in partials {
-                for (g, &q) in grads.iter_mut().zip(&partial[start..]) {
+                for (g, &q) in piece_grads.iter_mut().zip(&partial[start..]) {
                     *g += q;
                 }
             }
-            let (head, tail) = update.split_at(params.len());
-            head.apply(params, grads);
-            update = tail;
+            let (head, tail) = update.split_at(len);
+            if !head.apply(piece, piece_grads) && refused.is_none() {
+                refused = Some(start);
+            }
+            (params, grads, update, start) = (params_rest, grads_rest, tail, start + len);
         }
+        refused
     }
 }
 

@@ -9,9 +9,9 @@ use core::fmt;
 use nalgebra::SMatrix;
 
 use super::loss::{LabelOutOfRange, Loss};
-use super::optim::Optimizer;
+use super::optim::{InvalidHyperparameter, Optimizer};
 use crate::model::Model;
-use crate::params::TensorName;
+use crate::params::{Parameters, TensorName};
 use crate::scalar::Float;
 
 /// Why training stopped.
@@ -19,32 +19,101 @@ use crate::scalar::Float;
 pub enum TrainError {
     /// A target label is not one of the model's classes.
     Label(LabelOutOfRange),
-    /// The loss became NaN or infinite.
+    /// The optimizer's hyper-parameters are invalid (checked before every step, so nothing
+    /// was changed).
+    Hyperparameter(InvalidHyperparameter),
+    /// A step produced NaN or infinity: in the loss, or in the parameters its update would
+    /// have written. What the model holds afterwards is stated by each [`Divergence`].
     Diverged {
-        /// The 1-based step at which the loss was first non-finite.
+        /// The 1-based step at which it happened.
         step: u64,
-        /// The loss value (NaN or ±∞).
+        /// The batch's loss in that step (NaN or ±∞ for [`Divergence::Loss`]).
         loss: f64,
-        /// The first parameter tensor (in declaration order) holding a NaN or infinity, if
-        /// the parameters themselves went non-finite; `None` if they are all finite and
-        /// the loss overflowed from finite parameters.
-        tensor: Option<TensorName>,
+        /// What went non-finite, and in which tensor.
+        cause: Divergence,
     },
+}
+
+/// What went non-finite in a diverged step, and so what state the model is in.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Divergence {
+    /// The loss was NaN or infinite although every parameter was finite: overflow in the
+    /// forward pass (or non-finite inputs). The step stopped before its update: the model
+    /// and the optimizer are exactly as they were before it. `largest` is the tensor
+    /// holding the parameter of largest magnitude (`None` for a model without
+    /// parameters), `magnitude` that value.
+    Loss {
+        /// The tensor with the largest-magnitude parameter.
+        largest: Option<TensorName>,
+        /// The largest parameter magnitude in the model.
+        magnitude: f64,
+    },
+    /// The update would have made parameters of `tensor` (the first such tensor, in
+    /// declaration order) NaN or infinite. Those parameters, and their optimizer state,
+    /// kept the values they had before the step; every other parameter received the
+    /// step's update. The model is finite.
+    Update {
+        /// The first tensor whose update was refused.
+        tensor: TensorName,
+    },
+    /// The model's parameters were already NaN or infinite before the step (set by hand:
+    /// the weight loaders and the optimizers never produce them). They kept their values.
+    /// If the step's loss was finite (the kernels skip products with inputs that are
+    /// exactly zero, so a non-finite weight can hide behind them), the rest of the update
+    /// was applied; otherwise nothing was updated.
+    Parameters {
+        /// The first tensor holding a NaN or infinity.
+        tensor: TensorName,
+    },
+}
+
+impl TrainError {
+    /// The tensor a divergence report names, if this is one.
+    pub fn tensor(&self) -> Option<TensorName> {
+        match self {
+            TrainError::Diverged { cause, .. } => match *cause {
+                Divergence::Loss { largest, .. } => largest,
+                Divergence::Update { tensor } | Divergence::Parameters { tensor } => Some(tensor),
+            },
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for TrainError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TrainError::Label(e) => e.fmt(f),
-            TrainError::Diverged { step, loss, tensor: Some(t) } => write!(
-                f,
-                "training diverged at step {step}: the loss is {loss} and the parameters of layer `{}` went non-finite first (tensor `{t}`); lower the learning rate",
-                t.layer
-            ),
-            TrainError::Diverged { step, loss, tensor: None } => write!(
-                f,
-                "training diverged at step {step}: the loss is {loss} although every parameter is finite; lower the learning rate or check the inputs for NaN/Inf"
-            ),
+            TrainError::Hyperparameter(e) => e.fmt(f),
+            TrainError::Diverged { step, loss, cause } => {
+                write!(f, "training diverged at step {step}: ")?;
+                match cause {
+                    Divergence::Loss { largest, magnitude } => {
+                        write!(f, "the loss is {loss} although every parameter is finite")?;
+                        if let Some(largest) = largest {
+                            write!(f, " (the largest, {magnitude:e}, is in `{largest}`)")?;
+                        }
+                        f.write_str("; the step was not applied. Lower the learning rate or check the inputs for NaN/Inf")
+                    }
+                    Divergence::Update { tensor } => write!(
+                        f,
+                        "its update would have made parameters of layer `{}` (tensor `{tensor}`) NaN or infinite (the batch's loss was {loss}); those parameters kept their values, the rest of the update was applied. Lower the learning rate",
+                        tensor.layer
+                    ),
+                    Divergence::Parameters { tensor } => {
+                        write!(
+                            f,
+                            "the parameters of layer `{}` (tensor `{tensor}`) were NaN or infinite before the step (the batch's loss was {loss}); ",
+                            tensor.layer
+                        )?;
+                        f.write_str(if loss.is_finite() {
+                            "they kept their values, the rest of the update was applied. Check how they were set"
+                        } else {
+                            "nothing was updated. Check how they were set"
+                        })
+                    }
+                }
+            }
         }
     }
 }
@@ -55,6 +124,24 @@ impl From<LabelOutOfRange> for TrainError {
     fn from(e: LabelOutOfRange) -> Self {
         TrainError::Label(e)
     }
+}
+
+impl From<InvalidHyperparameter> for TrainError {
+    fn from(e: InvalidHyperparameter) -> Self {
+        TrainError::Hyperparameter(e)
+    }
+}
+
+/// The tensor holding the parameter of largest magnitude, and that magnitude.
+fn largest_parameter<M: Parameters>(model: &M) -> (Option<TensorName>, f64) {
+    let mut largest = (None, 0.0);
+    model.visit(&mut |t| {
+        let magnitude = t.data.iter().fold(0.0f64, |m, x| m.max(x.as_f64().abs()));
+        if largest.0.is_none() || magnitude > largest.1 {
+            largest = (Some(t.name), magnitude);
+        }
+    });
+    largest
 }
 
 /// The passes of one training step, as a trainer runs them: serially ([`train_step`],
@@ -75,13 +162,16 @@ pub(crate) trait Passes<M: Model<IN, OUT>, const IN: usize, const OUT: usize, co
         len: usize,
     );
 
-    /// Lets `optimizer` update `model` with the gradients of the last `backward`.
-    fn update<O: Optimizer<M>>(&mut self, model: &mut M, optimizer: &mut O);
+    /// Lets `optimizer` update `model` with the gradients of the last `backward`; returns
+    /// the first tensor whose update was refused for not being finite
+    /// ([`Optimizer::step`]).
+    fn update<O: Optimizer<M>>(&mut self, model: &mut M, optimizer: &mut O) -> Option<TensorName>;
 }
 
-/// One training step: forward, loss and its gradient, divergence check, backward,
-/// optimizer update. Returns the batch's mean loss; on a non-finite loss, returns
-/// [`TrainError::Diverged`] before touching the model.
+/// One training step: hyper-parameter check, forward, loss and its gradient, divergence
+/// check, backward, optimizer update, divergence check of the update. Returns the batch's
+/// mean loss, or [`TrainError::Diverged`] in the step that produced a non-finite value
+/// (the [`Divergence`] says what the model holds then).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run_step<P, M, L, O, const IN: usize, const OUT: usize, const B: usize>(
     passes: &mut P,
@@ -100,14 +190,30 @@ where
     L: Loss<M::Scalar, OUT>,
     O: Optimizer<M>,
 {
+    optimizer.validate()?;
     let len = len.min(B);
     let output = passes.forward(model, x);
     let value = loss.loss_and_grad(output, target, len, grad_out)?;
+    let diverged = |cause| TrainError::Diverged { step, loss: value.as_f64(), cause };
     if !value.finite() {
-        return Err(TrainError::Diverged { step, loss: value.as_f64(), tensor: model.first_non_finite() });
+        let cause = match model.first_non_finite() {
+            Some(tensor) => Divergence::Parameters { tensor },
+            None => {
+                let (largest, magnitude) = largest_parameter(model);
+                Divergence::Loss { largest, magnitude }
+            }
+        };
+        return Err(diverged(cause));
     }
     passes.backward(model, x, grad_out, len);
-    passes.update(model, optimizer);
+    if let Some(refused) = passes.update(model, optimizer) {
+        // A parameter that was already non-finite is refused too: say which it was.
+        let cause = match model.first_non_finite() {
+            Some(tensor) => Divergence::Parameters { tensor },
+            None => Divergence::Update { tensor: refused },
+        };
+        return Err(diverged(cause));
+    }
     Ok(value)
 }
 
@@ -135,8 +241,8 @@ impl<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize> Passe
         model.backward_params(x, self.cache, grad_out, self.grads);
     }
 
-    fn update<O: Optimizer<M>>(&mut self, model: &mut M, optimizer: &mut O) {
-        optimizer.step(model, self.grads);
+    fn update<O: Optimizer<M>>(&mut self, model: &mut M, optimizer: &mut O) -> Option<TensorName> {
+        optimizer.step(model, self.grads)
     }
 }
 
@@ -146,8 +252,8 @@ impl<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize> Passe
 /// `grad_out`, back-propagates into `grads` and lets `optimizer` update `model`. Returns
 /// the batch's mean loss.
 ///
-/// `step` (1-based) only labels a [`TrainError::Diverged`] report. The update is skipped
-/// when the loss is not finite, so a diverged model is left as it was before the step.
+/// `step` (1-based) only labels a [`TrainError::Diverged`] report, whose [`Divergence`]
+/// says what the model holds: nothing non-finite is ever written to it.
 #[allow(clippy::too_many_arguments)]
 pub fn train_step<M, L, O, const IN: usize, const OUT: usize, const B: usize>(
     model: &mut M,
