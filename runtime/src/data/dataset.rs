@@ -6,7 +6,7 @@ use std::path::Path;
 use std::vec;
 use std::vec::Vec;
 
-use super::error::DataError;
+use super::error::{DataError, DataSource};
 use super::idx::IdxReader;
 
 /// Labelled samples for a classifier: `len` rows of `features` `f32` values, and one
@@ -34,10 +34,10 @@ impl fmt::Debug for Dataset {
 }
 
 /// The first label not in `0..classes`, as an error.
-fn check_label_range(labels: &[u8], classes: usize, path: Option<&Path>) -> Result<(), DataError> {
+fn check_label_range(labels: &[u8], classes: usize, origin: &DataSource) -> Result<(), DataError> {
     match labels.iter().position(|&l| usize::from(l) >= classes) {
         Some(index) => Err(DataError::LabelOutOfRange {
-            path: path.map(Path::to_path_buf),
+            origin: origin.clone(),
             index,
             label: labels[index],
             classes,
@@ -82,7 +82,7 @@ impl Dataset {
         let input_width = input_width.unwrap_or(found);
         if found != input_width || found == 0 {
             return Err(DataError::InputWidth {
-                path: images.path().to_path_buf(),
+                origin: images.origin().clone(),
                 item_dims: images.header().item_dims().to_vec(),
                 input_width,
             });
@@ -91,15 +91,15 @@ impl Dataset {
         labels.check_label_header()?;
         if images.header().items() != labels.header().items() {
             return Err(DataError::CountMismatch {
-                images: images.path().to_path_buf(),
+                images: images.origin().clone(),
                 image_count: images.header().items(),
-                labels: labels.path().to_path_buf(),
+                labels: labels.origin().clone(),
                 label_count: labels.header().items(),
             });
         }
-        let labels_path = labels.path().to_path_buf();
+        let labels_origin = labels.origin().clone();
         let labels = labels.into_labels()?;
-        check_label_range(&labels, classes, Some(&labels_path))?;
+        check_label_range(&labels, classes, &labels_origin)?;
         let images = images.into_images()?;
         Ok(Dataset { images, labels, features: input_width, classes })
     }
@@ -127,10 +127,10 @@ impl Dataset {
                 features,
             });
         }
-        check_label_range(&labels, classes, None)?;
+        check_label_range(&labels, classes, &DataSource::Vecs)?;
         if let Some(at) = images.iter().position(|v| !v.is_finite()) {
             return Err(DataError::NonFinite {
-                path: None,
+                origin: DataSource::Vecs,
                 sample: at / features,
                 feature: at % features,
                 value: f64::from(images[at]),

@@ -2,27 +2,58 @@
 //!
 //! An IDX file starts with a 4-byte magic number: two zero bytes, an element-type byte
 //! (see [`ElementType`]) and a rank byte `r`. Then come `r` big-endian `u32` dimensions,
-//! then the `d0 × d1 × … × dr-1` elements, big-endian, row-major. The file may be gzipped;
-//! [`IdxReader`] recognizes gzip by its first two bytes (`1f 8b`), not by the file name.
+//! then the `d0 × d1 × … × dr-1` elements, big-endian, row-major. The data may be gzipped
+//! (one member or several, read as one stream); [`IdxReader`] recognizes gzip by its
+//! first two bytes (`1f 8b`), not by the file name. It reads a file
+//! ([`IdxReader::open`]), bytes ([`IdxReader::from_bytes`]) or any reader
+//! ([`IdxReader::from_reader`]), all through the same code.
+//!
+//! # Memory
 //!
 //! The reader never trusts the header for more than it has to: the dimensions are
-//! multiplied with overflow checks, the data is read in fixed-size chunks, and memory is
-//! reserved up front only as far as the file's size can justify, so a header that lies
-//! about a huge size yields [`DataError::Truncated`] instead of an enormous allocation.
+//! multiplied with overflow checks, the header is read and checked before any data, the
+//! data is read in chunks of 64 KiB, and memory for the output is committed only as far as
+//! the data is proven to exist:
+//!
+//! - a raw input of known size (a file, bytes, a reader whose length is given) must be
+//!   exactly as long as its header says before any data is read; the output is then
+//!   allocated once, at its exact size;
+//! - a gzip input of known compressed size `C` whose header announces more than
+//!   `1032 × C` bytes (deflate's largest expansion) is rejected before anything is
+//!   decompressed ([`DataError::ExceedsCompressedSize`]);
+//! - if a gzip file's (or byte slice's) last trailer disagrees with its header (the
+//!   trailer's ISIZE is the member's length modulo 2³²), either the header lies or the file
+//!   has several members, whose trailers each count only their own member. The stream is
+//!   then decompressed once into nothing, counting its bytes and checking its checksums in
+//!   64 KiB of memory: a lying header is reported ([`DataError::Truncated`],
+//!   [`DataError::TrailingData`]) without any data having been kept, and an honest
+//!   multi-member file, now proven, is decompressed again into an output allocated at its
+//!   exact size;
+//! - otherwise (a gzip stream whose trailer agrees, the usual case; a reader's gzip
+//!   stream, whose end cannot be read first; a pipe or a reader of unknown length) the data
+//!   is decoded as it arrives and the output grows with it, to at most twice the values
+//!   decoded so far and never beyond the header's count.
+//!
+//! A truncated input or a lying header therefore costs memory in proportion to the data
+//! that is actually there (at most twice its decoded size, plus 64 KiB buffers), never to
+//! what the header claims. Decompressed data that really is there is another matter: a
+//! crafted gzip file can truly decompress to 1032 times its size (1 MB to 1 GB), and if its
+//! header and trailer agree with that, those bytes are real data and are decoded (1 GB of
+//! `u8` samples is 4 GB of `f32`). That is bounded by 1032 × the compressed size, as for
+//! any gzip consumer; callers that accept untrusted input should limit its size.
 
 use std::boxed::Box;
 use std::fmt;
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::io::{self, BufRead, Read, Seek, SeekFrom};
+use std::mem;
+use std::path::Path;
 use std::vec;
 use std::vec::Vec;
 
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::GzDecoder;
 
-use super::error::{DataError, IdxContents};
+use super::error::{DataError, DataSource, IdxContents};
 
 /// The first two bytes of every gzip stream.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -30,11 +61,8 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// Bytes read from the file per chunk; a multiple of every element size.
 const CHUNK: usize = 1 << 16;
 
-/// Bytes of data reserved up front when the file's size cannot bound the stream.
-const UNBOUNDED_RESERVE: u64 = 1 << 24;
-
 /// The most a deflate stream can expand: 1032 output bytes per input byte.
-const DEFLATE_MAX_RATIO: u64 = 1032;
+pub(super) const DEFLATE_MAX_RATIO: u64 = 1032;
 
 /// `u8` pixel values scaled to `[0, 1]`.
 const U8_SCALE: [f32; 256] = {
@@ -206,22 +234,275 @@ impl IdxHeader {
     }
 }
 
-/// A file that remembers whether reading it ever failed, to tell I/O errors from
-/// corrupt gzip data when both arrive through the decompressor.
-struct TrackedFile {
-    file: File,
-    failed: Arc<AtomicBool>,
+/// Where an [`IdxReader`]'s bytes come from.
+enum Source {
+    /// A regular file, which can be read again from the start.
+    File(File),
+    /// Bytes copied from a slice.
+    Bytes(io::Cursor<Vec<u8>>),
+    /// A reader (or a file that is not a regular file, such as a pipe): read once.
+    Stream(Box<dyn Read + Send>),
 }
 
-impl Read for TrackedFile {
+impl Read for Source {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let result = self.file.read(buf);
-        if let Err(e) = &result
-            && e.kind() != io::ErrorKind::Interrupted
-        {
-            self.failed.store(true, Ordering::Relaxed);
+        match self {
+            Source::File(file) => file.read(buf),
+            Source::Bytes(bytes) => bytes.read(buf),
+            Source::Stream(reader) => reader.read(buf),
         }
-        result
+    }
+}
+
+/// The input bytes, buffered, counted, and bounded by the length announced for a
+/// reader; it remembers whether reading the source ever failed, to tell I/O errors from
+/// corrupt gzip data when both arrive through the decompressor.
+struct Input {
+    source: Source,
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+    /// Offset of `buf[start]` in the input.
+    offset: u64,
+    /// Bytes taken from the source so far.
+    pulled: u64,
+    /// The most bytes the source may yield.
+    limit: Option<u64>,
+    failed: bool,
+}
+
+impl Default for Input {
+    /// An empty input, to stand in while a gzip decoder changes members.
+    fn default() -> Self {
+        Input::new(Source::Stream(Box::new(io::empty())), None, 0)
+    }
+}
+
+impl Input {
+    fn new(source: Source, limit: Option<u64>, capacity: usize) -> Self {
+        Input {
+            source,
+            buf: vec![0; capacity].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            offset: 0,
+            pulled: 0,
+            limit,
+            failed: false,
+        }
+    }
+
+    /// Reads more of the source after the buffered bytes; returns how many (0 at its
+    /// end).
+    fn pull(&mut self) -> io::Result<usize> {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        let result = loop {
+            match self.source.read(&mut self.buf[self.end..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                result => break result,
+            }
+        };
+        let result = result.and_then(|n| {
+            self.pulled += n as u64;
+            match self.limit {
+                Some(limit) if self.pulled > limit => Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    std::format!("the reader yields more than the {limit} bytes announced"),
+                )),
+                _ => Ok(n),
+            }
+        });
+        match result {
+            Ok(n) => {
+                self.end += n;
+                Ok(n)
+            }
+            Err(e) => {
+                self.failed = true;
+                Err(e)
+            }
+        }
+    }
+
+    /// The next bytes, at least `n` of them unless the input ends first; consumes
+    /// nothing.
+    fn peek(&mut self, n: usize) -> io::Result<&[u8]> {
+        while self.end - self.start < n.min(self.buf.len()) {
+            if self.pull()? == 0 {
+                break;
+            }
+        }
+        Ok(&self.buf[self.start..self.end])
+    }
+
+    /// Consumes the rest of the input; returns how many bytes that was.
+    fn drain(&mut self) -> io::Result<u64> {
+        let mut count = 0;
+        loop {
+            let n = self.fill_buf()?.len();
+            if n == 0 {
+                return Ok(count);
+            }
+            count += n as u64;
+            self.consume(n);
+        }
+    }
+
+    /// Goes back to the start of the input; `false` if the source cannot.
+    fn rewind(&mut self) -> io::Result<bool> {
+        match &mut self.source {
+            Source::File(file) => {
+                file.seek(SeekFrom::Start(0)).inspect_err(|_| self.failed = true)?;
+            }
+            Source::Bytes(bytes) => bytes.set_position(0),
+            Source::Stream(_) => return Ok(false),
+        }
+        (self.start, self.end, self.offset, self.pulled) = (0, 0, 0, 0);
+        Ok(true)
+    }
+
+    fn rewindable(&self) -> bool {
+        !matches!(self.source, Source::Stream(_))
+    }
+}
+
+impl Read for Input {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for Input {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.start == self.end {
+            self.pull()?;
+        }
+        Ok(&self.buf[self.start..self.end])
+    }
+
+    fn consume(&mut self, n: usize) {
+        let n = n.min(self.end - self.start);
+        self.start += n;
+        self.offset += n as u64;
+    }
+}
+
+/// Bytes after the last complete gzip member that do not start another member; travels
+/// inside an [`io::Error`] from [`GzMembers`] to [`Stream::error`].
+#[derive(Debug)]
+struct TrailingGarbage {
+    offset: u64,
+    bytes: u64,
+}
+
+impl fmt::Display for TrailingGarbage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} bytes of trailing garbage at offset {}", self.bytes, self.offset)
+    }
+}
+
+impl std::error::Error for TrailingGarbage {}
+
+/// A gzip stream of one or more members, decompressed as one stream (like
+/// [`flate2::read::MultiGzDecoder`]), except that bytes after a member that do not start
+/// another one are [`TrailingGarbage`], not a corrupt header.
+struct GzMembers {
+    decoder: GzDecoder<Input>,
+    ended: bool,
+}
+
+impl Read for GzMembers {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while !self.ended && !out.is_empty() {
+            let n = self.decoder.read(out)?;
+            if n > 0 {
+                return Ok(n);
+            }
+            // The member is complete, its checksum and length verified.
+            let input = self.decoder.get_mut();
+            let offset = input.offset;
+            let next = input.peek(2)?;
+            if next.is_empty() {
+                self.ended = true;
+            } else if next.starts_with(&GZIP_MAGIC) {
+                let input = mem::take(self.decoder.get_mut());
+                self.decoder.reset(input);
+            } else {
+                let bytes = input.drain()?;
+                return Err(io::Error::new(io::ErrorKind::InvalidData, TrailingGarbage { offset, bytes }));
+            }
+        }
+        Ok(0)
+    }
+}
+
+/// The input's contents, decompressed if need be.
+enum Stream {
+    Raw(Input),
+    Gzip(GzMembers),
+}
+
+impl Stream {
+    /// The stream of `input`, gzip or not by its first two bytes.
+    fn new(mut input: Input) -> io::Result<Self> {
+        Ok(if input.peek(2)?.starts_with(&GZIP_MAGIC) {
+            Stream::Gzip(GzMembers { decoder: GzDecoder::new(input), ended: false })
+        } else {
+            Stream::Raw(input)
+        })
+    }
+
+    fn input(&self) -> &Input {
+        match self {
+            Stream::Raw(input) => input,
+            Stream::Gzip(members) => members.decoder.get_ref(),
+        }
+    }
+
+    fn into_input(self) -> Input {
+        match self {
+            Stream::Raw(input) => input,
+            Stream::Gzip(members) => members.decoder.into_inner(),
+        }
+    }
+
+    fn is_gzip(&self) -> bool {
+        matches!(self, Stream::Gzip(_))
+    }
+
+    /// Reads until `buf` is full or the stream ends; returns the bytes read.
+    fn read_full(&mut self, origin: &DataSource, buf: &mut [u8]) -> Result<usize, DataError> {
+        read_to_fill(self, buf).map_err(|e| self.error(origin, e))
+    }
+
+    /// Turns an error from the stream into an I/O, a gzip or a trailing-garbage error.
+    fn error(&self, origin: &DataSource, source: io::Error) -> DataError {
+        let origin = origin.clone();
+        if let Some(garbage) = source.get_ref().and_then(|e| e.downcast_ref::<TrailingGarbage>()) {
+            return DataError::GzipTrailingGarbage { origin, offset: garbage.offset, bytes: garbage.bytes };
+        }
+        if self.is_gzip() && !self.input().failed {
+            DataError::Gzip { origin, source }
+        } else {
+            DataError::Io { origin, source }
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Raw(input) => input.read(buf),
+            Stream::Gzip(members) => members.read(buf),
+        }
     }
 }
 
@@ -239,7 +520,19 @@ fn read_to_fill(reader: &mut (impl Read + ?Sized), buf: &mut [u8]) -> io::Result
     Ok(filled)
 }
 
-/// An open IDX file whose header has been read and validated, ready to decode its data.
+/// Makes room in `out` for `more` values, growing it at most to `cap` in total and at
+/// most to double its length (plus `more`): memory follows the data that has arrived.
+fn make_room<T>(out: &mut Vec<T>, more: usize, cap: usize) {
+    if out.capacity() - out.len() >= more {
+        return;
+    }
+    let target = out.len().saturating_mul(2).max(out.len() + more).min(cap.max(out.len() + more));
+    // If this fails, `extend` grows the vector as usual.
+    let _ = out.try_reserve_exact(target - out.len());
+}
+
+/// An IDX file (or bytes, or a reader) whose header has been read and validated, ready
+/// to decode its data.
 ///
 /// ```no_run
 /// # fn main() -> Result<(), staticnn_runtime::data::DataError> {
@@ -250,48 +543,35 @@ fn read_to_fill(reader: &mut (impl Read + ?Sized), buf: &mut [u8]) -> io::Result
 /// let pixels: Vec<f32> = reader.into_images()?; // 60000 × 784 values in [0, 1]
 /// # Ok(()) }
 /// ```
+///
+/// The same from memory: `IdxReader::from_bytes(&bytes)?.into_images()?`.
 pub struct IdxReader {
-    path: PathBuf,
+    origin: DataSource,
     header: IdxHeader,
     stream: Stream,
-    /// The file's size, if it is a regular file.
-    file_len: Option<u64>,
-    /// The gzip trailer's size of the uncompressed stream, modulo 2³².
+    /// Bytes of input, if known: a regular file's size, a slice's length, the length
+    /// announced for a reader.
+    input_len: Option<u64>,
+    /// The last gzip member's uncompressed size modulo 2³², from its trailer, if the
+    /// input's end could be read before its start.
     gzip_isize: Option<u32>,
-}
-
-/// The file's contents, decompressed if need be.
-struct Stream {
-    reader: Box<dyn Read + Send>,
-    gzip: bool,
-    file_failed: Arc<AtomicBool>,
-}
-
-impl Stream {
-    /// Reads until `buf` is full or the stream ends; names the file in errors.
-    fn read_full(&mut self, path: &Path, buf: &mut [u8]) -> Result<usize, DataError> {
-        read_to_fill(&mut self.reader, buf).map_err(|e| self.error(path, e))
-    }
-
-    /// Turns an error from the stream into an I/O or a gzip error.
-    fn error(&self, path: &Path, source: io::Error) -> DataError {
-        let path = path.to_path_buf();
-        if self.gzip && !self.file_failed.load(Ordering::Relaxed) {
-            DataError::Gzip { path, source }
-        } else {
-            DataError::Io { path, source }
-        }
-    }
 }
 
 impl fmt::Debug for IdxReader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IdxReader")
-            .field("path", &self.path)
+            .field("origin", &self.origin)
             .field("header", &self.header)
-            .field("gzip", &self.stream.gzip)
+            .field("gzip", &self.stream.is_gzip())
             .finish_non_exhaustive()
     }
+}
+
+/// The ISIZE field of the gzip trailer at the end of `tail` (the input's last bytes), if
+/// the input starts like gzip and is long enough to hold a whole member (18 bytes).
+fn gzip_isize(prefix: &[u8], len: u64, tail: &[u8]) -> Option<u32> {
+    let tail: [u8; 4] = tail.get(tail.len().checked_sub(4)?..)?.try_into().ok()?;
+    (prefix.starts_with(&GZIP_MAGIC) && len >= 18).then(|| u32::from_le_bytes(tail))
 }
 
 impl IdxReader {
@@ -302,38 +582,79 @@ impl IdxReader {
     /// [`DataError::DimensionsOverflow`].
     pub fn open(path: impl AsRef<Path>) -> Result<Self, DataError> {
         let path = path.as_ref().to_path_buf();
-        let io_error = |source| DataError::Io { path: path.clone(), source };
+        let origin = DataSource::File(path.clone());
+        let io_error = |source| DataError::Io { origin: origin.clone(), source };
         let mut file = File::open(&path).map_err(io_error)?;
         let metadata = file.metadata().map_err(io_error)?;
-        let file_len = metadata.is_file().then_some(metadata.len());
-
+        if !metadata.is_file() {
+            // A pipe or a device: read once, from the start, its length unknown.
+            return Self::from_source(origin, Source::Stream(Box::new(file)), None, None);
+        }
+        let len = metadata.len();
         let mut prefix = [0u8; 2];
         let prefix_len = read_to_fill(&mut file, &mut prefix).map_err(io_error)?;
-        let gzip = prefix_len == 2 && prefix == GZIP_MAGIC;
-        let mut gzip_isize = None;
-        // 18 bytes: the smallest gzip member (header, empty deflate block, trailer).
-        if gzip && file_len.is_some_and(|len| len >= 18) {
-            // The last four bytes of a gzip member: its uncompressed size modulo 2³².
+        let mut isize = None;
+        if prefix_len == 2 && prefix == GZIP_MAGIC && len >= 18 {
             let mut trailer = [0u8; 4];
             file.seek(SeekFrom::End(-4)).map_err(io_error)?;
             file.read_exact(&mut trailer).map_err(io_error)?;
-            file.seek(SeekFrom::Start(2)).map_err(io_error)?;
-            gzip_isize = Some(u32::from_le_bytes(trailer));
+            isize = gzip_isize(&prefix, len, &trailer);
         }
-
-        let file_failed = Arc::new(AtomicBool::new(false));
-        let file = TrackedFile { file, failed: Arc::clone(&file_failed) };
-        let stream = io::Cursor::new(prefix).take(prefix_len as u64).chain(file);
-        let reader: Box<dyn Read + Send> =
-            if gzip { Box::new(MultiGzDecoder::new(stream)) } else { Box::new(stream) };
-        let mut stream = Stream { reader, gzip, file_failed };
-        let header = read_header(&path, &mut stream)?;
-        Ok(IdxReader { path, header, stream, file_len, gzip_isize })
+        file.seek(SeekFrom::Start(0)).map_err(io_error)?;
+        Self::from_source(origin, Source::File(file), Some(len), isize)
     }
 
-    /// The file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Reads the header of an IDX file held in memory, raw or gzipped; errors name the
+    /// data `<bytes>`.
+    ///
+    /// The bytes are copied, so that the reader owns them. Fails like
+    /// [`open`](Self::open), and the data is read and checked exactly as from a file.
+    pub fn from_bytes(bytes: &[u8]) -> Result<IdxReader, DataError> {
+        let len = bytes.len() as u64;
+        let isize = gzip_isize(bytes, len, bytes);
+        Self::from_source(DataSource::Bytes, Source::Bytes(io::Cursor::new(bytes.to_vec())), Some(len), isize)
+    }
+
+    /// Reads the header of an IDX stream from `reader`, raw or gzipped; errors name the
+    /// data `<reader>`.
+    ///
+    /// `len`, if given, is the number of bytes `reader` yields: it lets a raw stream's
+    /// length be checked before its data is read, and rejects a gzip stream whose header
+    /// announces more than `len` compressed bytes can hold. A reader that yields more than
+    /// `len` bytes fails with [`DataError::Io`]. Without `len`, memory still grows only
+    /// with the data that actually arrives (see the [module documentation](self)).
+    ///
+    /// The reader is read in chunks of 64 KiB; it needs no buffering of its own. Fails
+    /// like [`open`](Self::open).
+    pub fn from_reader(reader: impl Read + Send + 'static, len: Option<u64>) -> Result<IdxReader, DataError> {
+        Self::from_source(DataSource::Reader, Source::Stream(Box::new(reader)), len, None)
+    }
+
+    /// The shared part of the constructors: detects gzip, reads the header.
+    fn from_source(
+        origin: DataSource,
+        source: Source,
+        input_len: Option<u64>,
+        gzip_isize: Option<u32>,
+    ) -> Result<Self, DataError> {
+        let limit = match source {
+            Source::Stream(_) => input_len,
+            Source::File(_) | Source::Bytes(_) => None,
+        };
+        let input = Input::new(source, limit, CHUNK);
+        let mut stream = Stream::new(input).map_err(|source| DataError::Io { origin: origin.clone(), source })?;
+        let header = read_header(&origin, &mut stream)?;
+        Ok(IdxReader { origin, header, stream, input_len, gzip_isize })
+    }
+
+    /// Where the data comes from.
+    pub fn origin(&self) -> &DataSource {
+        &self.origin
+    }
+
+    /// The file's path, if the reader was [`open`](Self::open)ed from a file.
+    pub fn path(&self) -> Option<&Path> {
+        self.origin.path()
     }
 
     /// The file's header.
@@ -341,39 +662,41 @@ impl IdxReader {
         &self.header
     }
 
-    /// `true` if the file is gzipped.
+    /// `true` if the data is gzipped.
     pub fn is_gzip(&self) -> bool {
-        self.stream.gzip
+        self.stream.is_gzip()
     }
 
     /// Reads the data as samples: `items × item_elements` `f32` values, one sample after
     /// the other, converted as the table on [`ElementType`] says.
     ///
     /// The file must have rank ≥ 2 ([`DataError::WrongRank`]); float values must be
-    /// finite ([`DataError::NonFinite`]); the data must be exactly as long as the header
-    /// says ([`DataError::Truncated`], [`DataError::TrailingData`]).
+    /// finite ([`DataError::NonFinite`]) and, for `f64`, fit `f32`
+    /// ([`DataError::OutOfF32Range`]); the data must be exactly as long as the header says
+    /// ([`DataError::Truncated`], [`DataError::TrailingData`],
+    /// [`DataError::ExceedsCompressedSize`], [`DataError::GzipTrailingGarbage`]).
     pub fn into_images(mut self) -> Result<Vec<f32>, DataError> {
         self.check_images()?;
         let element = self.header.element;
+        let elements = self.header.elements;
         let features = self.header.item_elements.max(1);
         let mut values = Vec::new();
-        // Only a hint: if it fails, the vector grows as data actually arrives.
-        let _ = values.try_reserve_exact(self.reserve_hint());
-        self.read_data(|path, bytes| {
+        if self.verify_length()? {
+            let _ = values.try_reserve_exact(elements);
+        }
+        self.read_data(|origin, bytes| {
             let start = values.len();
-            decode_images(element, bytes, &mut values);
-            if !element.is_integer()
-                && let Some(offset) = values[start..].iter().position(|v| !v.is_finite())
-            {
-                let at = start + offset;
-                return Err(DataError::NonFinite {
-                    path: Some(path.to_path_buf()),
-                    sample: at / features,
-                    feature: at % features,
-                    value: f64::from(values[at]),
-                });
-            }
-            Ok(())
+            make_room(&mut values, bytes.len() / element.size(), elements);
+            let Err((offset, value)) = decode_images(element, bytes, &mut values) else {
+                return Ok(());
+            };
+            let at = start + offset;
+            let (sample, feature, origin) = (at / features, at % features, origin.clone());
+            Err(if value.is_finite() {
+                DataError::OutOfF32Range { origin, sample, feature, value }
+            } else {
+                DataError::NonFinite { origin, sample, feature, value }
+            })
         })?;
         Ok(values)
     }
@@ -383,15 +706,19 @@ impl IdxReader {
     /// The file must have rank 1 ([`DataError::WrongRank`]) and an integer element type
     /// ([`DataError::NonIntegerLabels`]), every label must be in `0..=255`
     /// ([`DataError::LabelNotByte`]), and the data must be exactly as long as the header
-    /// says ([`DataError::Truncated`], [`DataError::TrailingData`]).
+    /// says (as for [`into_images`](Self::into_images)).
     pub fn into_labels(mut self) -> Result<Vec<u8>, DataError> {
         self.check_label_header()?;
         let element = self.header.element;
+        let elements = self.header.elements;
         let mut labels = Vec::new();
-        let _ = labels.try_reserve_exact(self.reserve_hint());
-        self.read_data(|path, bytes| {
+        if self.verify_length()? {
+            let _ = labels.try_reserve_exact(elements);
+        }
+        self.read_data(|origin, bytes| {
+            make_room(&mut labels, bytes.len() / element.size(), elements);
             decode_labels(element, bytes, &mut labels).map_err(|(index, value)| DataError::LabelNotByte {
-                path: path.to_path_buf(),
+                origin: origin.clone(),
                 index,
                 value,
             })
@@ -403,7 +730,7 @@ impl IdxReader {
     pub(crate) fn check_images(&self) -> Result<(), DataError> {
         if self.header.dims.len() < 2 {
             return Err(DataError::WrongRank {
-                path: self.path.clone(),
+                origin: self.origin.clone(),
                 expected: IdxContents::Images,
                 dims: self.header.dims.clone(),
             });
@@ -415,88 +742,115 @@ impl IdxReader {
     pub(crate) fn check_label_header(&self) -> Result<(), DataError> {
         if self.header.dims.len() != 1 {
             return Err(DataError::WrongRank {
-                path: self.path.clone(),
+                origin: self.origin.clone(),
                 expected: IdxContents::Labels,
                 dims: self.header.dims.clone(),
             });
         }
         if !self.header.element.is_integer() {
             return Err(DataError::NonIntegerLabels {
-                path: self.path.clone(),
+                origin: self.origin.clone(),
                 element: self.header.element,
             });
         }
         Ok(())
     }
 
-    /// How many elements to reserve before reading: the header's count, capped by what the
-    /// file's size can hold, so that a lying header cannot force a huge allocation.
-    fn reserve_hint(&self) -> usize {
-        let header = &self.header;
-        let size = header.element.size() as u64;
-        // Compared modulo 2³², like the trailer.
-        let stream_len = (header.header_bytes() as u64).wrapping_add(header.data_bytes);
-        let bound = match (self.stream.gzip, self.file_len) {
-            (false, Some(len)) => len.saturating_sub(header.header_bytes() as u64),
-            // An honest single-member gzip file records the stream's length in its trailer,
-            // and no deflate stream expands more than 1032-fold.
-            (true, Some(len)) if self.gzip_isize == Some(stream_len as u32) => {
-                len.saturating_mul(DEFLATE_MAX_RATIO)
-            }
-            _ => UNBOUNDED_RESERVE,
-        };
-        (header.elements as u64).min(bound / size) as usize
-    }
-
-    /// Reads the data section in chunks of whole elements, passing each to `sink` (with
-    /// the file's path, for its errors), then checks that nothing follows.
-    fn read_data(
-        &mut self,
-        mut sink: impl FnMut(&Path, &[u8]) -> Result<(), DataError>,
-    ) -> Result<(), DataError> {
+    /// Before any data is kept: checks the data's length against everything that can be
+    /// known without storing it, and returns `true` if the length is then proven, so that
+    /// the output may be reserved at once (see the module documentation).
+    fn verify_length(&mut self) -> Result<bool, DataError> {
+        let header_bytes = self.header.header_bytes() as u64;
         let expected = self.header.data_bytes;
-        let truncated = |found_bytes| DataError::Truncated {
-            path: self.path.clone(),
-            items: self.header.items(),
-            item_bytes: self.header.item_elements.saturating_mul(self.header.element.size()),
-            expected_bytes: expected,
-            found_bytes,
+        let Some(len) = self.input_len else {
+            return Ok(false);
         };
-        // A raw file's size tells its fate before anything is read.
-        if !self.stream.gzip
-            && let Some(len) = self.file_len
-        {
-            let available = len.saturating_sub(self.header.header_bytes() as u64);
+        if !self.stream.is_gzip() {
+            // A raw input's size tells its fate before anything is read.
+            let available = len.saturating_sub(header_bytes);
             if available < expected {
-                return Err(truncated(available));
+                return Err(self.truncated(available));
             }
             if available > expected {
                 return Err(DataError::TrailingData {
-                    path: self.path.clone(),
+                    origin: self.origin.clone(),
                     expected_bytes: expected,
                     extra_bytes: available - expected,
                 });
             }
+            return Ok(true);
         }
+        let stream_len = header_bytes.saturating_add(expected);
+        if stream_len > len.saturating_mul(DEFLATE_MAX_RATIO) {
+            return Err(DataError::ExceedsCompressedSize {
+                origin: self.origin.clone(),
+                expected_bytes: stream_len,
+                compressed_bytes: len,
+            });
+        }
+        // A single-member gzip stream's length, modulo 2³², is its trailer's ISIZE. If
+        // they disagree, either the header lies or there are several members (whose
+        // trailers only give their own sizes): count the bytes to know, storing nothing.
+        let agrees = self.gzip_isize.is_none_or(|isize| isize == stream_len as u32);
+        if agrees || !self.stream.input().rewindable() {
+            return Ok(false);
+        }
+        self.read_data(|_, _| Ok(()))?;
+        self.rewind()?;
+        Ok(true)
+    }
 
+    /// Goes back to the start of the data, after a counting pass.
+    fn rewind(&mut self) -> Result<(), DataError> {
+        let stream = mem::replace(&mut self.stream, Stream::Raw(Input::default()));
+        let mut input = stream.into_input();
+        let io_error = |source| DataError::Io { origin: self.origin.clone(), source };
+        if !input.rewind().map_err(io_error)? {
+            return Err(io_error(io::Error::other("the input cannot be read twice")));
+        }
+        self.stream = Stream::new(input).map_err(io_error)?;
+        if read_header(&self.origin, &mut self.stream)? != self.header {
+            return Err(io_error(io::Error::other("the file changed while it was being read")));
+        }
+        Ok(())
+    }
+
+    /// [`DataError::Truncated`] with `found_bytes` of data.
+    fn truncated(&self, found_bytes: u64) -> DataError {
+        DataError::Truncated {
+            origin: self.origin.clone(),
+            items: self.header.items(),
+            item_bytes: self.header.item_elements.saturating_mul(self.header.element.size()),
+            expected_bytes: self.header.data_bytes,
+            found_bytes,
+        }
+    }
+
+    /// Reads the data section in chunks of whole elements, passing each to `sink` (with
+    /// the origin, for its errors), then checks that nothing follows.
+    fn read_data(
+        &mut self,
+        mut sink: impl FnMut(&DataSource, &[u8]) -> Result<(), DataError>,
+    ) -> Result<(), DataError> {
+        let expected = self.header.data_bytes;
         let size = self.header.element.size();
         let mut buf = vec![0u8; CHUNK.min(expected as usize)];
         let mut done = 0u64;
         while done < expected {
             let want = (expected - done).min(CHUNK as u64) as usize;
-            let got = self.stream.read_full(&self.path, &mut buf[..want])?;
-            sink(&self.path, &buf[..got - got % size])?;
+            let got = self.stream.read_full(&self.origin, &mut buf[..want])?;
+            sink(&self.origin, &buf[..got - got % size])?;
             done += got as u64;
             if got < want {
-                return Err(truncated(done));
+                return Err(self.truncated(done));
             }
         }
-        // Reading to the end also makes the decompressor check the gzip checksum.
-        let extra = io::copy(&mut self.stream.reader, &mut io::sink())
-            .map_err(|e| self.stream.error(&self.path, e))?;
+        // Reading to the end also makes the decompressor check the gzip checksums.
+        let extra =
+            io::copy(&mut self.stream, &mut io::sink()).map_err(|e| self.stream.error(&self.origin, e))?;
         if extra > 0 {
             return Err(DataError::TrailingData {
-                path: self.path.clone(),
+                origin: self.origin.clone(),
                 expected_bytes: expected,
                 extra_bytes: extra,
             });
@@ -506,28 +860,24 @@ impl IdxReader {
 }
 
 /// Reads and validates the header at the start of `stream`.
-fn read_header(path: &Path, stream: &mut Stream) -> Result<IdxHeader, DataError> {
-    let path_buf = || path.to_path_buf();
+fn read_header(origin: &DataSource, stream: &mut Stream) -> Result<IdxHeader, DataError> {
+    let origin_ = || origin.clone();
     let mut magic = [0u8; 4];
-    let found = stream.read_full(path, &mut magic)?;
+    let found = stream.read_full(origin, &mut magic)?;
     if found < 4 {
-        // A short file that does not even start like IDX is better called by its name.
-        if magic[..found].iter().any(|&b| b != 0) {
-            return Err(DataError::BadMagic { path: path_buf(), found: magic });
-        }
-        return Err(DataError::TruncatedHeader { path: path_buf(), expected_bytes: 4, found_bytes: found });
+        return Err(DataError::TruncatedHeader { origin: origin_(), expected_bytes: 4, found_bytes: found });
     }
     if magic[0] != 0 || magic[1] != 0 {
-        return Err(DataError::BadMagic { path: path_buf(), found: magic });
+        return Err(DataError::BadMagic { origin: origin_(), found: magic });
     }
     let Some(element) = ElementType::from_code(magic[2]) else {
-        return Err(DataError::UnsupportedType { path: path_buf(), type_byte: magic[2] });
+        return Err(DataError::UnsupportedType { origin: origin_(), type_byte: magic[2] });
     };
     let mut raw = vec![0u8; 4 * usize::from(magic[3])];
-    let found = stream.read_full(path, &mut raw)?;
+    let found = stream.read_full(origin, &mut raw)?;
     if found < raw.len() {
         return Err(DataError::TruncatedHeader {
-            path: path_buf(),
+            origin: origin_(),
             expected_bytes: 4 + raw.len(),
             found_bytes: 4 + found,
         });
@@ -536,11 +886,13 @@ fn read_header(path: &Path, stream: &mut Stream) -> Result<IdxHeader, DataError>
     let as_usize: Option<Vec<usize>> = dims.iter().map(|&d| usize::try_from(d).ok()).collect();
     as_usize
         .and_then(|d| IdxHeader::new(element, d))
-        .ok_or_else(|| DataError::DimensionsOverflow { path: path_buf(), dims })
+        .ok_or_else(|| DataError::DimensionsOverflow { origin: origin_(), dims })
 }
 
-/// Appends whole big-endian elements of `bytes` to `out` as `f32` sample values.
-fn decode_images(element: ElementType, bytes: &[u8], out: &mut Vec<f32>) {
+/// Appends whole big-endian elements of `bytes` to `out` as `f32` sample values. On a
+/// float that is not finite or (`f64`) does not fit `f32`, stops and returns its index
+/// within `bytes` and its value as stored.
+fn decode_images(element: ElementType, bytes: &[u8], out: &mut Vec<f32>) -> Result<(), (usize, f64)> {
     match element {
         ElementType::U8 => out.extend(bytes.iter().map(|&b| U8_SCALE[usize::from(b)])),
         ElementType::I8 => out.extend(bytes.iter().map(|&b| f32::from(b as i8) / 127.0)),
@@ -552,13 +904,27 @@ fn decode_images(element: ElementType, bytes: &[u8], out: &mut Vec<f32>) {
             (f64::from(v) / f64::from(i32::MAX)) as f32
         })),
         ElementType::F32 => {
-            out.extend(bytes.chunks_exact(4).map(|b| f32::from_be_bytes([b[0], b[1], b[2], b[3]])))
+            for (i, b) in bytes.chunks_exact(4).enumerate() {
+                let v = f32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+                if !v.is_finite() {
+                    return Err((i, f64::from(v)));
+                }
+                out.push(v);
+            }
         }
-        ElementType::F64 => out.extend(bytes.chunks_exact(8).map(|b| {
-            let v = f64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
-            v as f32
-        })),
+        ElementType::F64 => {
+            for (i, b) in bytes.chunks_exact(8).enumerate() {
+                let v = f64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+                // Rounds to the nearest `f32`; infinite if `v` is beyond `f32::MAX`.
+                let narrow = v as f32;
+                if !narrow.is_finite() {
+                    return Err((i, v));
+                }
+                out.push(narrow);
+            }
+        }
     }
+    Ok(())
 }
 
 /// Appends whole big-endian integer elements of `bytes` to `out` as labels; on a value

@@ -8,9 +8,11 @@
 //! - [`Batch`] lays up to `B` samples out as the columns of a matrix, as a model's
 //!   training step takes them; [`Dataset::shuffled_indices`], [`Dataset::batches`] and
 //!   [`Dataset::fill_batch`] run an epoch;
-//! - [`DataError`] says what went wrong, always naming the file.
+//! - [`DataError`] says what went wrong, naming where the data came from ([`DataSource`]:
+//!   the file, or `<bytes>`, `<reader>`).
 //!
-//! Nothing in this module panics on the contents of a file.
+//! Nothing in this module panics on the contents of a file, and a lying header cannot make
+//! it allocate more than the data actually present justifies (see [`IdxReader`]).
 //!
 //! ```no_run
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -38,6 +40,6 @@ mod tests;
 
 pub use batch::Batch;
 pub use dataset::Dataset;
-pub use error::{DataError, IdxContents};
+pub use error::{DataError, DataSource, IdxContents};
 pub use idx::{ElementType, IdxHeader, IdxReader};
 pub use mnist::Split;

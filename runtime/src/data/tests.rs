@@ -272,14 +272,48 @@ fn lying_header_fails_without_a_huge_allocation() {
     let dir = TempDir::new("lying");
     let lie = idx(0x0E, &[4_000_000_000, 2, 2], &[0; 64]);
     let labels = dir.write("labels", &idx(0x08, &[4_000_000_000], &[0; 64]));
-    for images in [dir.write("images", &lie), dir.write("images.gz", &gzip(&lie))] {
-        let reader = IdxReader::open(&images).unwrap();
+    let raw = dir.write("images", &lie);
+    let gz = dir.write("images.gz", &gzip(&lie));
+    for images in [&raw, &gz] {
+        let reader = IdxReader::open(images).unwrap();
         assert_eq!(reader.header().items(), 4_000_000_000);
         let e = err(reader.into_images());
-        names(&e, &images);
-        assert!(matches!(e, DataError::Truncated { found_bytes: 64, .. }), "{e}");
-        let e = err(Dataset::from_idx_files(&images, &labels, 4, 10));
-        assert!(matches!(e, DataError::Truncated { .. }), "{e}");
+        names(&e, images);
+        if images == &raw {
+            assert!(matches!(e, DataError::Truncated { found_bytes: 64, .. }), "{e}");
+        } else {
+            // 128 GB cannot come out of a few dozen bytes of gzip: known before decompressing.
+            assert!(matches!(e, DataError::ExceedsCompressedSize { expected_bytes: 128_000_000_016, .. }), "{e}");
+            assert!(e.to_string().contains("at most"), "{e}");
+        }
+        let e = err(Dataset::from_idx_files(images, &labels, 4, 10));
+        assert!(matches!(e, DataError::Truncated { .. } | DataError::ExceedsCompressedSize { .. }), "{e}");
+    }
+}
+
+#[test]
+fn lying_gzip_header_is_counted_exactly_before_decoding() {
+    // A header claiming 1000 items over 10 present, with a body of random bytes so that
+    // the compressed size does not rule the claim out: the trailer disagrees with the
+    // header, so the stream is counted first, and the exact shortfall reported.
+    let dir = TempDir::new("lying_counted");
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let body: Vec<u8> = (0..10 * 64)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    let lie = gzip(&idx(0x08, &[1000, 8, 8], &body));
+    for e in [
+        err(IdxReader::open(dir.write("images.gz", &lie)).unwrap().into_images()),
+        err(IdxReader::from_bytes(&lie).unwrap().into_images()),
+        // A reader has no trailer to compare: the same error, found while decoding.
+        err(IdxReader::from_reader(io::Cursor::new(lie.clone()), None).unwrap().into_images()),
+    ] {
+        assert!(matches!(e, DataError::Truncated { items: 1000, found_bytes: 640, .. }), "{e}");
     }
 }
 
@@ -315,7 +349,7 @@ fn label_outside_the_classes() {
     let e = err(load(&images, &labels));
     let message = names(&e, &labels);
     assert!(message.contains("sample 2 has label 7") && message.contains("3 classes"), "{message}");
-    assert!(matches!(e, DataError::LabelOutOfRange { index: 2, label: 7, classes: 3, path: Some(_) }));
+    assert!(matches!(e, DataError::LabelOutOfRange { index: 2, label: 7, classes: 3, origin: DataSource::File(_) }));
 }
 
 #[test]
@@ -353,10 +387,41 @@ fn non_finite_float_images() {
     let e = err(load(&images, &labels));
     names(&e, &images);
     assert!(matches!(e, DataError::NonFinite { sample: 1, feature: 2, .. }));
-    // An f64 too large for f32 is not finite either.
-    let data: Vec<u8> = [1e300f64; 12].iter().flat_map(|v| v.to_be_bytes()).collect();
+    let mut values = [0.5f64; 12];
+    values[3] = f64::NEG_INFINITY;
+    let data: Vec<u8> = values.iter().flat_map(|v| v.to_be_bytes()).collect();
     let images = dir.write("images", &idx(0x0E, &[3, 2, 2], &data));
-    assert!(matches!(err(load(&images, &labels)), DataError::NonFinite { sample: 0, feature: 0, .. }));
+    let e = err(load(&images, &labels));
+    assert!(names(&e, &images).contains("is -inf, not a finite number"), "{e}");
+    assert!(matches!(e, DataError::NonFinite { sample: 0, feature: 3, value } if value == f64::NEG_INFINITY));
+}
+
+#[test]
+fn f64_beyond_f32_range_is_reported_with_its_value() {
+    let dir = TempDir::new("f64_range");
+    let labels = dir.write("labels", &u8_labels());
+    let mut values = [0.5f64; 12];
+    values[5] = 1e300;
+    // Finite values that round to f32's extremes are fine.
+    values[0] = f64::from(f32::MAX);
+    values[1] = 1e-300;
+    let data: Vec<u8> = values.iter().flat_map(|v| v.to_be_bytes()).collect();
+    let images = dir.write("images", &idx(0x0E, &[3, 2, 2], &data));
+    let e = err(load(&images, &labels));
+    let message = names(&e, &images);
+    assert!(message.contains("sample 1, value 1 is 1e300") && message.contains("does not fit f32"), "{message}");
+    assert!(!message.contains("inf"), "{message}");
+    assert!(matches!(e, DataError::OutOfF32Range { sample: 1, feature: 1, value, .. } if value == 1e300));
+    values[5] = -1e39;
+    let data: Vec<u8> = values.iter().flat_map(|v| v.to_be_bytes()).collect();
+    let images = dir.write("images", &idx(0x0E, &[3, 2, 2], &data));
+    let e = err(load(&images, &labels));
+    assert!(e.to_string().contains("is -1e39"), "{e}");
+    values[5] = 0.5;
+    let data: Vec<u8> = values.iter().flat_map(|v| v.to_be_bytes()).collect();
+    let images = dir.write("images", &idx(0x0E, &[3, 2, 2], &data));
+    let ds = load(&images, &labels).unwrap();
+    assert_eq!((ds.image(0)[0], ds.image(0)[1]), (f32::MAX, 0.0));
 }
 
 #[test]
@@ -421,12 +486,12 @@ fn from_vecs_is_validated() {
     assert!(matches!(Dataset::from_vecs(Vec::new(), Vec::new(), 0, 3), Err(DataError::ZeroFeatures)));
     let e = err(Dataset::from_vecs(images.clone(), LABELS.to_vec(), 4, 2));
     assert!(e.to_string().starts_with("in-memory dataset: sample 0 has label 2"), "{e}");
-    assert!(matches!(e, DataError::LabelOutOfRange { path: None, index: 0, label: 2, classes: 2 }));
+    assert!(matches!(e, DataError::LabelOutOfRange { origin: DataSource::Vecs, index: 0, label: 2, classes: 2 }));
     let mut infinite = images;
     infinite[5] = f32::INFINITY;
     assert!(matches!(
         Dataset::from_vecs(infinite, LABELS.to_vec(), 4, 3),
-        Err(DataError::NonFinite { path: None, sample: 1, feature: 1, .. })
+        Err(DataError::NonFinite { origin: DataSource::Vecs, sample: 1, feature: 1, .. })
     ));
 }
 
