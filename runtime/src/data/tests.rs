@@ -5,7 +5,7 @@
 #[cfg(test)]
 use std::boxed::Box;
 use std::error::Error as _;
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::string::{String, ToString};
 use std::vec::Vec;
@@ -195,6 +195,30 @@ fn truncated_header() {
     let e = err(load(&short, &labels));
     names(&e, &short);
     assert!(matches!(e, DataError::TruncatedHeader { expected_bytes: 16, found_bytes: 9, .. }));
+}
+
+#[test]
+fn data_shorter_than_the_magic_number_is_a_truncated_header() {
+    let dir = TempDir::new("three_bytes");
+    // Starts like IDX (00 00 08) but stops before the rank byte; and a short non-IDX file.
+    for bytes in [&[0u8, 0, 8][..], b"hi\n", &[0, 0]] {
+        let found = bytes.len();
+        for path in [dir.write("short", bytes), dir.write("short.gz", &gzip(bytes))] {
+            let e = err(IdxReader::open(&path));
+            let message = names(&e, &path);
+            assert!(
+                message.contains(&std::format!("has only {found} bytes")) && message.contains("needs at least 4"),
+                "{message}"
+            );
+            assert!(!message.contains("starts with"), "{message}");
+            assert!(
+                matches!(e, DataError::TruncatedHeader { expected_bytes: 4, found_bytes, .. } if found_bytes == found),
+                "{e}"
+            );
+        }
+        let e = err(IdxReader::from_bytes(bytes));
+        assert!(e.to_string().starts_with("<bytes>: too short for an IDX file"), "{e}");
+    }
 }
 
 #[test]
@@ -393,7 +417,7 @@ fn non_finite_float_images() {
     let images = dir.write("images", &idx(0x0E, &[3, 2, 2], &data));
     let e = err(load(&images, &labels));
     assert!(names(&e, &images).contains("is -inf, not a finite number"), "{e}");
-    assert!(matches!(e, DataError::NonFinite { sample: 0, feature: 3, value } if value == f64::NEG_INFINITY));
+    assert!(matches!(e, DataError::NonFinite { sample: 0, feature: 3, value, .. } if value == f64::NEG_INFINITY));
 }
 
 #[test]
@@ -449,6 +473,123 @@ fn corrupt_gzip_stream() {
     let images = dir.write("crc.gz", &bad_crc);
     let e = err(load(&images, &labels300));
     assert!(matches!(e, DataError::Gzip { .. }), "{e}");
+}
+
+#[test]
+fn junk_after_the_gzip_stream_is_trailing_garbage() {
+    let dir = TempDir::new("gzip_garbage");
+    let labels = dir.write("labels", &u8_labels());
+    let gz = gzip(&u8_images());
+    let mut junky = gz.clone();
+    junky.extend_from_slice(b"junk!!");
+    let images = dir.write("images.gz", &junky);
+    let e = err(load(&images, &labels));
+    let message = names(&e, &images);
+    let offset = gz.len() as u64;
+    assert!(
+        message.contains("6 bytes of trailing garbage")
+            && message.contains(&std::format!("offset {offset}"))
+            && !message.contains("corrupt"),
+        "{message}"
+    );
+    assert!(matches!(e, DataError::GzipTrailingGarbage { offset: o, bytes: 6, .. } if o == offset), "{e}");
+    // The same from bytes and from a reader; one stray byte too.
+    let e = err(IdxReader::from_bytes(&junky).unwrap().into_images());
+    assert!(matches!(e, DataError::GzipTrailingGarbage { origin: DataSource::Bytes, bytes: 6, .. }), "{e}");
+    let mut one = gz.clone();
+    one.push(0x1f);
+    let e = err(IdxReader::from_reader(io::Cursor::new(one), None).unwrap().into_images());
+    assert!(matches!(e, DataError::GzipTrailingGarbage { origin: DataSource::Reader, bytes: 1, .. }), "{e}");
+    assert!(e.to_string().starts_with("<reader>: 1 bytes of trailing garbage"), "{e}");
+    // A damaged second member is still a corrupt stream, not garbage.
+    let mut second = gz.clone();
+    second.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff]);
+    let e = err(IdxReader::from_bytes(&second).unwrap().into_images());
+    assert!(matches!(e, DataError::Gzip { .. }), "{e}");
+}
+
+#[test]
+fn multi_member_gzip_reads_as_one_stream() {
+    let dir = TempDir::new("multi_member");
+    let whole = idx(0x08, &[300, 2, 2], &(0..1200).map(|i| (i % 251) as u8).collect::<Vec<_>>());
+    // Three members, split inside the header and inside the data: the last trailer counts
+    // only the last member, so the reader must count before trusting the header.
+    let members = [gzip(&whole[..10]), gzip(&whole[10..700]), gzip(&whole[700..])].concat();
+    let expected = IdxReader::from_bytes(&whole).unwrap().into_images().unwrap();
+    let path = dir.write("multi.gz", &members);
+    assert_eq!(IdxReader::open(&path).unwrap().into_images().unwrap(), expected);
+    assert_eq!(IdxReader::from_bytes(&members).unwrap().into_images().unwrap(), expected);
+    let reader = IdxReader::from_reader(io::Cursor::new(members.clone()), Some(members.len() as u64));
+    assert_eq!(reader.unwrap().into_images().unwrap(), expected);
+    // Multi-member and lying: 400 items announced, 300 present.
+    let mut lie = whole.clone();
+    lie[4..8].copy_from_slice(&400u32.to_be_bytes());
+    let members = [gzip(&lie[..10]), gzip(&lie[10..])].concat();
+    let e = err(IdxReader::open(dir.write("lie.gz", &members)).unwrap().into_images());
+    assert!(matches!(e, DataError::Truncated { items: 400, found_bytes: 1200, .. }), "{e}");
+}
+
+#[test]
+fn bytes_and_readers_load_like_files() {
+    let dir = TempDir::new("bytes_readers");
+    let raw = u8_images();
+    let gz = gzip(&u8_images());
+    let from_file = IdxReader::open(dir.write("images", &raw)).unwrap();
+    assert_eq!(from_file.path(), Some(dir.0.join("images").as_path()));
+    let expected = from_file.into_images().unwrap();
+    for bytes in [&raw, &gz] {
+        let reader = IdxReader::from_bytes(bytes).unwrap();
+        assert_eq!((reader.origin(), reader.path()), (&DataSource::Bytes, None));
+        assert_eq!(reader.is_gzip(), bytes == &gz);
+        assert_eq!(reader.header().dims(), &[3, 2, 2]);
+        assert_eq!(reader.into_images().unwrap(), expected);
+        for len in [None, Some(bytes.len() as u64)] {
+            let reader = IdxReader::from_reader(io::Cursor::new(bytes.to_vec()), len).unwrap();
+            assert_eq!(reader.origin(), &DataSource::Reader);
+            assert_eq!(reader.into_images().unwrap(), expected);
+        }
+        let labels = if bytes == &raw { u8_labels() } else { gzip(&u8_labels()) };
+        assert_eq!(IdxReader::from_bytes(&labels).unwrap().into_labels().unwrap(), LABELS);
+        let reader = IdxReader::from_reader(io::Cursor::new(labels), None).unwrap();
+        assert_eq!(reader.into_labels().unwrap(), LABELS);
+    }
+    // Errors name the source instead of a path.
+    let short = idx(0x08, &[3, 2, 2], &PIXELS[..10]);
+    for bytes in [short.clone(), gzip(&short)] {
+        let e = err(IdxReader::from_bytes(&bytes).unwrap().into_images());
+        assert!(e.to_string().starts_with("<bytes>: truncated"), "{e}");
+        assert_eq!((e.origin(), e.path()), (Some(&DataSource::Bytes), None));
+        let e = err(IdxReader::from_reader(io::Cursor::new(bytes), None).unwrap().into_images());
+        assert!(e.to_string().starts_with("<reader>: truncated"), "{e}");
+        assert!(matches!(e, DataError::Truncated { found_bytes: 10, .. }), "{e}");
+    }
+    let e = err(IdxReader::from_bytes(b"<html>"));
+    assert!(e.to_string().starts_with("<bytes>: not an IDX file"), "{e}");
+    // A reader's announced length bounds it: a raw stream shorter than its header needs is
+    // caught before its data is read, a gzip one whose header needs more than the length
+    // allows before decompressing, and a reader yielding more than announced is an I/O
+    // error.
+    let e = err(IdxReader::from_reader(io::Cursor::new(raw[..26].to_vec()), Some(26)).unwrap().into_images());
+    assert!(matches!(e, DataError::Truncated { found_bytes: 10, .. }), "{e}");
+    let big = gzip(&idx(0x08, &[1 << 20, 8, 8], &[]));
+    let e = err(IdxReader::from_reader(io::Cursor::new(big.clone()), Some(big.len() as u64)).unwrap().into_images());
+    assert!(matches!(e, DataError::ExceedsCompressedSize { origin: DataSource::Reader, .. }), "{e}");
+    let e = err(IdxReader::from_reader(io::Cursor::new(gz.clone()), Some(20)).and_then(|r| r.into_images()));
+    assert!(matches!(&e, DataError::Io { origin: DataSource::Reader, .. }), "{e}");
+    assert!(e.to_string().contains("more than the 20 bytes announced"), "{e}");
+    // A failing reader is an I/O error, not a corrupt stream.
+    struct Failing;
+    impl io::Read for Failing {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Err(io::Error::other("disk on fire"))
+        }
+    }
+    let e = err(IdxReader::from_reader(Failing, None));
+    assert!(matches!(&e, DataError::Io { origin: DataSource::Reader, .. }), "{e}");
+    assert!(e.to_string().contains("disk on fire"), "{e}");
+    let failing_gz = io::Cursor::new(gz[..30].to_vec()).chain(Failing);
+    let e = err(IdxReader::from_reader(failing_gz, None).and_then(|r| r.into_images()));
+    assert!(matches!(&e, DataError::Io { .. }), "{e}");
 }
 
 #[test]
