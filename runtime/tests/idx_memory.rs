@@ -164,8 +164,9 @@ fn a_lying_header_over_real_data_is_counted_not_stored() {
     // The decompressor checks the trailer against the member it ends.
     assert!(matches!(result, Err(DataError::Gzip { .. })));
     assert!(peak < 40 * MIB, "peak {peak} bytes");
-    let (result, peak) =
-        peak_during(|| IdxReader::from_reader(Cursor::new(gz.clone()), None).and_then(IdxReader::into_images));
+    let (result, peak) = peak_during(|| {
+        IdxReader::from_reader(Cursor::new(gz.clone()), None).and_then(IdxReader::into_images)
+    });
     eprintln!("reader: {}\n  peak {peak} bytes", result.as_ref().unwrap_err());
     assert!(matches!(result, Err(DataError::Truncated { .. })));
     assert!(peak < 40 * MIB + gz.len(), "peak {peak} bytes");

@@ -36,12 +36,9 @@ impl fmt::Debug for Dataset {
 /// The first label not in `0..classes`, as an error.
 fn check_label_range(labels: &[u8], classes: usize, origin: &DataSource) -> Result<(), DataError> {
     match labels.iter().position(|&l| usize::from(l) >= classes) {
-        Some(index) => Err(DataError::LabelOutOfRange {
-            origin: origin.clone(),
-            index,
-            label: labels[index],
-            classes,
-        }),
+        Some(index) => {
+            Err(DataError::LabelOutOfRange { origin: origin.clone(), index, label: labels[index], classes })
+        }
         None => Ok(()),
     }
 }

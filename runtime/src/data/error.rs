@@ -417,10 +417,9 @@ impl fmt::Display for DataError {
                 }
                 write!(f, ", but the model's input is {input_width} wide")
             }
-            DataError::NonIntegerLabels { origin, element } => write!(
-                f,
-                "{origin}: labels must have an integer element type, this file holds {element}"
-            ),
+            DataError::NonIntegerLabels { origin, element } => {
+                write!(f, "{origin}: labels must have an integer element type, this file holds {element}")
+            }
             DataError::Truncated { origin, items, item_bytes, expected_bytes, found_bytes } => write!(
                 f,
                 "{origin}: truncated: the header announces {items} items of {item_bytes} bytes ({expected_bytes} bytes of data), but only {found_bytes} bytes follow"
@@ -429,10 +428,9 @@ impl fmt::Display for DataError {
                 f,
                 "{origin}: {extra_bytes} unexpected bytes follow the {expected_bytes} bytes of data the header announces"
             ),
-            DataError::NonFinite { origin, sample, feature, value } => write!(
-                f,
-                "{origin}: sample {sample}, value {feature} is {value}, not a finite number"
-            ),
+            DataError::NonFinite { origin, sample, feature, value } => {
+                write!(f, "{origin}: sample {sample}, value {feature} is {value}, not a finite number")
+            }
             DataError::OutOfF32Range { origin, sample, feature, value } => write!(
                 f,
                 "{origin}: sample {sample}, value {feature} is {value:e}, which does not fit f32 (largest magnitude {:e})",
@@ -445,10 +443,9 @@ impl fmt::Display for DataError {
                 f,
                 "{origin}: sample {index} has label {label}, outside the model's {classes} classes (0..{classes})"
             ),
-            DataError::CountMismatch { images, image_count, labels, label_count } => write!(
-                f,
-                "{images} holds {image_count} images but {labels} holds {label_count} labels"
-            ),
+            DataError::CountMismatch { images, image_count, labels, label_count } => {
+                write!(f, "{images} holds {image_count} images but {labels} holds {label_count} labels")
+            }
             DataError::MnistNotFound { dir, split, tried } => {
                 write!(f, "MNIST {split} set not found in {}; tried", dir.display())?;
                 for (i, path) in tried.iter().enumerate() {

@@ -545,6 +545,14 @@ fn make_room<T>(out: &mut Vec<T>, more: usize, cap: usize) {
 /// ```
 ///
 /// The same from memory: `IdxReader::from_bytes(&bytes)?.into_images()?`.
+///
+/// Memory: the header is checked before any data is read, and the output is reserved at
+/// once only when the data is proven to exist (a raw input of known size; a gzip stream
+/// counted first because its trailer disagreed with its header); otherwise it grows with
+/// the data actually decoded, to at most twice that. A gzip input whose header announces
+/// more than 1032 × its compressed size is rejected before decompressing. So a truncated
+/// input or a lying header costs memory in proportion to the data really present, never
+/// to the header's claim; real data is bounded only by deflate's 1032-fold expansion.
 pub struct IdxReader {
     origin: DataSource,
     header: IdxHeader,
@@ -622,7 +630,7 @@ impl IdxReader {
     /// length be checked before its data is read, and rejects a gzip stream whose header
     /// announces more than `len` compressed bytes can hold. A reader that yields more than
     /// `len` bytes fails with [`DataError::Io`]. Without `len`, memory still grows only
-    /// with the data that actually arrives (see the [module documentation](self)).
+    /// with the data that actually arrives (see [`IdxReader`]).
     ///
     /// The reader is read in chunks of 64 KiB; it needs no buffering of its own. Fails
     /// like [`open`](Self::open).
@@ -642,7 +650,8 @@ impl IdxReader {
             Source::File(_) | Source::Bytes(_) => None,
         };
         let input = Input::new(source, limit, CHUNK);
-        let mut stream = Stream::new(input).map_err(|source| DataError::Io { origin: origin.clone(), source })?;
+        let mut stream =
+            Stream::new(input).map_err(|source| DataError::Io { origin: origin.clone(), source })?;
         let header = read_header(&origin, &mut stream)?;
         Ok(IdxReader { origin, header, stream, input_len, gzip_isize })
     }

@@ -207,7 +207,8 @@ fn data_shorter_than_the_magic_number_is_a_truncated_header() {
             let e = err(IdxReader::open(&path));
             let message = names(&e, &path);
             assert!(
-                message.contains(&std::format!("has only {found} bytes")) && message.contains("needs at least 4"),
+                message.contains(&std::format!("has only {found} bytes"))
+                    && message.contains("needs at least 4"),
                 "{message}"
             );
             assert!(!message.contains("starts with"), "{message}");
@@ -307,7 +308,10 @@ fn lying_header_fails_without_a_huge_allocation() {
             assert!(matches!(e, DataError::Truncated { found_bytes: 64, .. }), "{e}");
         } else {
             // 128 GB cannot come out of a few dozen bytes of gzip: known before decompressing.
-            assert!(matches!(e, DataError::ExceedsCompressedSize { expected_bytes: 128_000_000_016, .. }), "{e}");
+            assert!(
+                matches!(e, DataError::ExceedsCompressedSize { expected_bytes: 128_000_000_016, .. }),
+                "{e}"
+            );
             assert!(e.to_string().contains("at most"), "{e}");
         }
         let e = err(Dataset::from_idx_files(images, &labels, 4, 10));
@@ -373,7 +377,10 @@ fn label_outside_the_classes() {
     let e = err(load(&images, &labels));
     let message = names(&e, &labels);
     assert!(message.contains("sample 2 has label 7") && message.contains("3 classes"), "{message}");
-    assert!(matches!(e, DataError::LabelOutOfRange { index: 2, label: 7, classes: 3, origin: DataSource::File(_) }));
+    assert!(matches!(
+        e,
+        DataError::LabelOutOfRange { index: 2, label: 7, classes: 3, origin: DataSource::File(_) }
+    ));
 }
 
 #[test]
@@ -417,7 +424,9 @@ fn non_finite_float_images() {
     let images = dir.write("images", &idx(0x0E, &[3, 2, 2], &data));
     let e = err(load(&images, &labels));
     assert!(names(&e, &images).contains("is -inf, not a finite number"), "{e}");
-    assert!(matches!(e, DataError::NonFinite { sample: 0, feature: 3, value, .. } if value == f64::NEG_INFINITY));
+    assert!(
+        matches!(e, DataError::NonFinite { sample: 0, feature: 3, value, .. } if value == f64::NEG_INFINITY)
+    );
 }
 
 #[test]
@@ -433,7 +442,10 @@ fn f64_beyond_f32_range_is_reported_with_its_value() {
     let images = dir.write("images", &idx(0x0E, &[3, 2, 2], &data));
     let e = err(load(&images, &labels));
     let message = names(&e, &images);
-    assert!(message.contains("sample 1, value 1 is 1e300") && message.contains("does not fit f32"), "{message}");
+    assert!(
+        message.contains("sample 1, value 1 is 1e300") && message.contains("does not fit f32"),
+        "{message}"
+    );
     assert!(!message.contains("inf"), "{message}");
     assert!(matches!(e, DataError::OutOfF32Range { sample: 1, feature: 1, value, .. } if value == 1e300));
     values[5] = -1e39;
@@ -572,7 +584,9 @@ fn bytes_and_readers_load_like_files() {
     let e = err(IdxReader::from_reader(io::Cursor::new(raw[..26].to_vec()), Some(26)).unwrap().into_images());
     assert!(matches!(e, DataError::Truncated { found_bytes: 10, .. }), "{e}");
     let big = gzip(&idx(0x08, &[1 << 20, 8, 8], &[]));
-    let e = err(IdxReader::from_reader(io::Cursor::new(big.clone()), Some(big.len() as u64)).unwrap().into_images());
+    let e = err(IdxReader::from_reader(io::Cursor::new(big.clone()), Some(big.len() as u64))
+        .unwrap()
+        .into_images());
     assert!(matches!(e, DataError::ExceedsCompressedSize { origin: DataSource::Reader, .. }), "{e}");
     let e = err(IdxReader::from_reader(io::Cursor::new(gz.clone()), Some(20)).and_then(|r| r.into_images()));
     assert!(matches!(&e, DataError::Io { origin: DataSource::Reader, .. }), "{e}");
@@ -627,7 +641,10 @@ fn from_vecs_is_validated() {
     assert!(matches!(Dataset::from_vecs(Vec::new(), Vec::new(), 0, 3), Err(DataError::ZeroFeatures)));
     let e = err(Dataset::from_vecs(images.clone(), LABELS.to_vec(), 4, 2));
     assert!(e.to_string().starts_with("in-memory dataset: sample 0 has label 2"), "{e}");
-    assert!(matches!(e, DataError::LabelOutOfRange { origin: DataSource::Vecs, index: 0, label: 2, classes: 2 }));
+    assert!(matches!(
+        e,
+        DataError::LabelOutOfRange { origin: DataSource::Vecs, index: 0, label: 2, classes: 2 }
+    ));
     let mut infinite = images;
     infinite[5] = f32::INFINITY;
     assert!(matches!(
