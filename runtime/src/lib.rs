@@ -37,10 +37,10 @@ pub mod scalar;
 pub mod training;
 
 #[cfg(feature = "std")]
-pub use data::{Batch, DataError, Dataset, Split};
+pub use data::{Batch, DataError, DataSource, Dataset, Split};
 pub use init::{Init, Initialize};
 #[cfg(feature = "std")]
-pub use io::{IoOperation, WeightsError, load_safetensors, save_safetensors};
+pub use io::{IoOperation, WeightOptions, WeightsError, load_safetensors, save_safetensors};
 /// The skip connection of residual blocks ([`layers::residual`]), at the path generated code
 /// names it by.
 #[doc(hidden)]

@@ -54,6 +54,9 @@ use crate::scalar::Float;
 /// `(c, i, j)` order: in memory it is PyTorch's `[OC, C, KH, KW]` weight, row-major, and
 /// weight files store it under that shape as `weight`, with `bias` `[OC]`.
 ///
+/// Like [`Dense`](crate::Dense), the products skip inputs that are exactly zero, so a
+/// non-finite weight meeting only zero inputs does not reach the output.
+///
 /// ```
 /// use nalgebra::SMatrix;
 /// use staticnn_runtime::{Conv2d, Conv2dScratch, Layer};

@@ -14,6 +14,12 @@ use crate::scalar::Float;
 /// The weight is nalgebra's `O × I` matrix (column-major); in weight files it is
 /// PyTorch's `[O, I]` row-major tensor `weight` and the bias is `bias`, `[O]`.
 /// As a [`Layer`], its gradients are a `Dense` of the same shape and it needs no scratch.
+///
+/// The products skip every input that is exactly zero (without a branch per row), which
+/// makes sparse inputs cheap. IEEE arithmetic would turn `NaN × 0` into NaN; here a NaN or
+/// infinite weight whose input is zero does not reach the output. Weight files, trainers
+/// and initialisers never produce non-finite weights (see `WeightsError::NonFinite` and
+/// `Divergence`); check hand-set ones with [`Parameters::first_non_finite`].
 #[derive(Clone, Debug, PartialEq)]
 #[repr(C)]
 pub struct Dense<T: Float, const I: usize, const O: usize> {
