@@ -23,7 +23,7 @@ use staticnn::{
 #[path = "common/gradcheck.rs"]
 mod gradcheck;
 
-use gradcheck::{BAR, H, random, rel_err};
+use gradcheck::{BAR, H, assert_exact, random, rel_err};
 
 /// How `check_layer` reaches a layer's parameters and gradients as flat slices.
 struct Flat<L: Layer<f64, IN, OUT>, const IN: usize, const OUT: usize> {
@@ -72,6 +72,7 @@ fn check_layer<L: Layer<f64, IN, OUT>, const IN: usize, const OUT: usize, const 
     x: &SMatrix<f64, IN, B>,
     rng: &mut StdRng,
 ) -> f64 {
+    assert_exact();
     let mut scratch = staticnn::zeroed_box::<L::Scratch<B>>();
     let mut y = staticnn::zeroed_box::<SMatrix<f64, OUT, B>>();
     layer.forward(x, &mut *y, &mut *scratch);

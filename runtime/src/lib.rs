@@ -26,6 +26,7 @@ extern crate std;
 
 #[cfg(feature = "std")]
 pub mod data;
+pub mod float_env;
 pub mod init;
 #[cfg(feature = "std")]
 pub mod io;
@@ -38,6 +39,7 @@ pub mod training;
 
 #[cfg(feature = "std")]
 pub use data::{Batch, DataError, DataSource, Dataset, Split};
+pub use float_env::Denormals;
 pub use init::{Init, Initialize};
 #[cfg(feature = "std")]
 pub use io::{IoOperation, WeightOptions, WeightsError, load_safetensors, save_safetensors};

@@ -3,6 +3,8 @@
 //!
 //! The error measure is `|analytic − numeric| / max(|analytic| + |numeric|, 1e-7)`: relative
 //! wherever the gradient is not vanishingly small. Central differences with `h = 1e-5`.
+//! Every check runs in exact IEEE mode (subnormals not flushed: [`assert_exact`]), since it
+//! calls the layers directly rather than through a trainer.
 
 use rand::Rng;
 use rand::rngs::StdRng;
@@ -12,6 +14,11 @@ use staticnn::prelude::*;
 pub const H: f64 = 1e-5;
 /// The largest relative error a check accepts.
 pub const BAR: f64 = 1e-6;
+
+/// Panics unless this thread computes with exact IEEE subnormals.
+pub fn assert_exact() {
+    assert!(!staticnn::float_env::flushing(), "gradient checks must run without flushing subnormals");
+}
 
 /// The relative error of an analytic derivative `a` against a numeric one `n`.
 pub fn rel_err(a: f64, n: f64) -> f64 {
@@ -39,6 +46,7 @@ where
     M: Model<IN, OUT, Scalar = f64>,
     L: Loss<f64, OUT>,
 {
+    assert_exact();
     let mut cache = M::zeroed_cache::<B>();
     let mut grads = M::zeroed_box();
     let mut grad_out = staticnn::zeroed_box::<SMatrix<f64, OUT, B>>();

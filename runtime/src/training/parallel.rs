@@ -24,6 +24,7 @@ use nalgebra::SMatrix;
 use super::loss::Loss;
 use super::optim::{Optimizer, Update};
 use super::step::{BatchTrainer, Passes, TrainError, run_step};
+use crate::float_env::{Denormals, FloatEnvGuard};
 use crate::kernels::shard_columns;
 use crate::model::Model;
 use crate::params::TensorName;
@@ -57,6 +58,8 @@ struct Shards<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usi
     shards: Vec<Shard<M, IN, OUT, S>>,
     output: Box<SMatrix<M::Scalar, OUT, B>>,
     pool: Arc<rayon::ThreadPool>,
+    /// How every thread of a step treats subnormal floats.
+    denormals: Denormals,
     /// Where each parameter tensor ends in the flat parameters (filled on first use).
     tensor_ends: Vec<usize>,
 }
@@ -75,13 +78,26 @@ where
         let pool = Arc::new(rayon::ThreadPoolBuilder::new().num_threads(threads).build()?);
         let shards =
             (0..Self::SHARDS).map(|_| Shard { cache: M::zeroed_cache(), grads: M::zeroed_box() }).collect();
-        let passes = Shards { shards, output: bytemuck::zeroed_box(), pool, tensor_ends: Vec::new() };
+        let passes = Shards {
+            shards,
+            output: bytemuck::zeroed_box(),
+            pool,
+            denormals: Denormals::Flush,
+            tensor_ends: Vec::new(),
+        };
         Ok(ParallelTrainer { passes, grad_out: bytemuck::zeroed_box(), steps: 0 })
     }
 
     /// The number of worker threads.
     pub fn threads(&self) -> usize {
         self.passes.pool.current_num_threads()
+    }
+
+    /// How steps and inference treat subnormal floats, on the calling thread and on every
+    /// worker: flushed to zero by default, or exact IEEE with [`Denormals::Preserve`] (see
+    /// [`float_env`](crate::float_env)).
+    pub fn set_denormals(&mut self, denormals: Denormals) {
+        self.passes.denormals = denormals;
     }
 }
 
@@ -96,10 +112,13 @@ where
         F: Fn(usize, &mut Shard<M, IN, OUT, S>) + Sync,
     {
         let Some((first, rest)) = self.shards.split_first_mut() else { return };
-        let work = &work;
+        let (work, denormals) = (&work, self.denormals);
         self.pool.in_place_scope(|scope| {
             for (s, shard) in rest.iter_mut().enumerate() {
-                scope.spawn(move |_| work(s + 1, shard));
+                scope.spawn(move |_| {
+                    let _env = FloatEnvGuard::new(denormals);
+                    work(s + 1, shard)
+                });
             }
             work(0, first);
         });
@@ -173,8 +192,9 @@ where
         let (partials, ends) = (&partials, &self.tensor_ends[..]);
         // The smallest offset of a piece with a refused update, `usize::MAX` if none.
         let refused = AtomicUsize::new(usize::MAX);
-        let refused_at = &refused;
+        let (refused_at, denormals) = (&refused, self.denormals);
         let run = move |part: Part<'_, M::Scalar, O::Update<'_>>| {
+            let _env = FloatEnvGuard::new(denormals);
             if let Some(offset) = part.run(partials, ends) {
                 refused_at.fetch_min(offset, Ordering::Relaxed);
             }
@@ -265,16 +285,21 @@ where
     {
         self.steps += 1;
         let (passes, grad_out, step) = (&mut self.passes, &mut *self.grad_out, self.steps);
+        let _env = FloatEnvGuard::new(passes.denormals);
         if passes.pool.current_thread_index().is_some() {
             return run_step(passes, model, optimizer, loss, x, target, len, step, grad_out);
         }
         // The step's three fork/joins are cheapest among the pool's threads, which wait for
         // work by spinning briefly: hand the whole step to the pool.
         let pool = Arc::clone(&passes.pool);
-        pool.install(|| run_step(passes, model, optimizer, loss, x, target, len, step, grad_out))
+        pool.install(|| {
+            let _env = FloatEnvGuard::new(passes.denormals);
+            run_step(passes, model, optimizer, loss, x, target, len, step, grad_out)
+        })
     }
 
     fn infer(&mut self, model: &M, x: &SMatrix<M::Scalar, IN, B>) -> &SMatrix<M::Scalar, OUT, B> {
+        let _env = FloatEnvGuard::new(self.passes.denormals);
         self.passes.forward(model, x)
     }
 

@@ -10,6 +10,8 @@ use nalgebra::SMatrix;
 
 use super::loss::{LabelOutOfRange, Loss};
 use super::optim::{InvalidHyperparameter, Optimizer};
+#[cfg(feature = "alloc")]
+use crate::float_env::{Denormals, FloatEnvGuard};
 use crate::model::Model;
 use crate::params::{Parameters, TensorName};
 use crate::scalar::Float;
@@ -319,6 +321,7 @@ pub struct Trainer<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B
     grads: alloc::boxed::Box<M>,
     grad_out: alloc::boxed::Box<SMatrix<M::Scalar, OUT, B>>,
     steps: u64,
+    denormals: Denormals,
 }
 
 #[cfg(feature = "alloc")]
@@ -339,7 +342,14 @@ impl<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize> Train
             grads: M::zeroed_box(),
             grad_out: bytemuck::zeroed_box(),
             steps: 0,
+            denormals: Denormals::Flush,
         }
+    }
+
+    /// How steps and inference treat subnormal floats: flushed to zero by default, or
+    /// exact IEEE with [`Denormals::Preserve`] (see [`float_env`](crate::float_env)).
+    pub fn set_denormals(&mut self, denormals: Denormals) {
+        self.denormals = denormals;
     }
 }
 
@@ -362,11 +372,13 @@ impl<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize> Batch
         O: Optimizer<M> + Send,
     {
         self.steps += 1;
+        let _env = FloatEnvGuard::new(self.denormals);
         let mut passes = Serial { cache: &mut *self.cache, grads: &mut *self.grads };
         run_step(&mut passes, model, optimizer, loss, x, target, len, self.steps, &mut self.grad_out)
     }
 
     fn infer(&mut self, model: &M, x: &SMatrix<M::Scalar, IN, B>) -> &SMatrix<M::Scalar, OUT, B> {
+        let _env = FloatEnvGuard::new(self.denormals);
         model.forward_train(x, &mut self.cache)
     }
 

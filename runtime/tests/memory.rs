@@ -1,5 +1,6 @@
-//! Peak memory of the IDX reader on small gzip inputs whose headers lie (issue 11, item 3):
-//! a binary of its own, so that its counting global allocator sees only these tests,
+//! Peak memory of the loaders on inputs whose headers lie or whose size is absurd (issue
+//! 11, item 3): the IDX reader on small gzip files, the safetensors loader on a huge file.
+//! A binary of its own, so that its counting global allocator sees only these tests,
 //! which take turns.
 #![cfg(feature = "std")]
 
@@ -186,4 +187,22 @@ fn an_honest_gzip_file_costs_its_output() {
     eprintln!("honest 4 MiB gzip: peak {peak} bytes for {} bytes of output", values.len() * 4);
     assert_eq!(values.len(), 4 << 20);
     assert!(peak < 32 * MIB, "peak {peak} bytes");
+}
+
+#[test]
+fn a_huge_weight_file_is_refused_without_reading_it() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    use staticnn_runtime::{Dense, WeightsError, load_safetensors, save_safetensors};
+    let dir = std::env::temp_dir().join(format!("staticnn-memory-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("huge.safetensors");
+    let layer = Dense::<f32, 16, 8>::ZERO;
+    save_safetensors(&layer, &path).unwrap();
+    // 6 GiB, sparse: its 8-byte header is all that needs reading.
+    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(6 << 30).unwrap();
+    let mut into = Dense::<f32, 16, 8>::ZERO;
+    let (result, peak) = peak_during(|| load_safetensors(&mut into, &path));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(matches!(result, Err(WeightsError::TooLarge { .. })), "{result:?}");
+    assert!(peak < MIB, "peak {peak} bytes");
 }
