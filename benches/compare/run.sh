@@ -154,6 +154,9 @@ LOG="$HERE/results/run-$(date +%Y%m%d-%H%M%S).log"
 NCPU=$(nproc)
 {
   echo "# run.sh $(date -Is) on $(uname -n), $NCPU cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+  echo "# cpu: $(grep -m1 'vendor_id' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //') family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //') model $(grep -m1 '^model[[:space:]]' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), L2 $(grep -m1 'cache size' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+  echo "# isa: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(sse4_2|avx|avx2|fma|f16c|avx512f|avx512bw|avx512vl|avx512_vnni|avx512_bf16|avx512_fp16|avx_vnni|amx_tile)$' | tr '\n' ' ')"
+  echo "# staticnn kernels: the widest of AVX-512 / AVX2+FMA the CPU has (runtime dispatch); subnormals flushed in trainers (float_env)"
   echo "# frameworks=$FRAMEWORKS threads=$THREADS batches=$BATCHES epochs=$EPOCHS warmup=$WARMUP"
   echo "# load before: $(uptime)"
 } | tee "$LOG"

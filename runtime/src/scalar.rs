@@ -80,3 +80,41 @@ impl Float for f64 {
         self.is_nan()
     }
 }
+
+/// The length of the blocks of [`BlockedSum`] and of the other blocked sums (bias
+/// gradients, long products).
+pub(crate) const SUM_BLOCK: usize = 256;
+
+/// A sum that stays accurate over long sequences: values are added into a block of at
+/// most [`SUM_BLOCK`], and each full block into the total, so the rounding error grows
+/// like `SUM_BLOCK + n / SUM_BLOCK` instead of `n`. Up to `SUM_BLOCK` values it is the
+/// plain running sum, bit for bit.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BlockedSum<T> {
+    total: T,
+    block: T,
+    count: usize,
+}
+
+impl<T: Float> BlockedSum<T> {
+    /// An empty sum.
+    pub(crate) const ZERO: Self = BlockedSum { total: T::ZERO, block: T::ZERO, count: 0 };
+
+    /// Adds `x`.
+    #[inline]
+    pub(crate) fn add(&mut self, x: T) {
+        self.block += x;
+        self.count += 1;
+        if self.count == SUM_BLOCK {
+            self.total += self.block;
+            self.block = T::ZERO;
+            self.count = 0;
+        }
+    }
+
+    /// The sum so far.
+    #[inline]
+    pub(crate) fn value(&self) -> T {
+        self.total + self.block
+    }
+}

@@ -26,7 +26,7 @@ mod x86;
 use nalgebra::SMatrix;
 
 pub(crate) use self::dispatch::{Kernel, run_widest};
-use crate::scalar::Float;
+use crate::scalar::{Float, SUM_BLOCK};
 
 /// `c = a · b`, or `c += a · b` when `accumulate` is set.
 #[inline]
@@ -91,5 +91,40 @@ impl GemmDims {
     /// Whole matrices: `A` and `C` have `m` rows.
     fn new(m: usize, k: usize, n: usize) -> Self {
         GemmDims { m, k, n, lda: m, ldc: m }
+    }
+}
+
+/// `out[i] += Σⱼ m[i + j·R]`: adds the row sums of the column-major matrix `m` with
+/// `R = out.len()` rows (a bias gradient, `Σ δ` over the batch). Up to [`SUM_BLOCK`]
+/// columns this is the plain running sum; longer rows are summed in blocks of
+/// `SUM_BLOCK` columns whose sums are then added, so a batch of 60 000 keeps the accuracy
+/// of a short one.
+pub fn add_row_sums<T: Float>(m: &[T], out: &mut [T]) {
+    let rows = out.len();
+    if rows == 0 {
+        return;
+    }
+    if m.len() <= rows * SUM_BLOCK {
+        for col in m.chunks_exact(rows) {
+            for (o, &v) in out.iter_mut().zip(col) {
+                *o += v;
+            }
+        }
+        return;
+    }
+    // Rows in chunks of 64, so the partial sums stay in registers and on a small stack.
+    const ROWS: usize = 64;
+    for (r0, out) in (0..rows).step_by(ROWS).zip(out.chunks_mut(ROWS)) {
+        for block in m.chunks(rows * SUM_BLOCK) {
+            let mut partial = [T::ZERO; ROWS];
+            for col in block.chunks_exact(rows) {
+                for (p, &v) in partial.iter_mut().zip(&col[r0..r0 + out.len()]) {
+                    *p += v;
+                }
+            }
+            for (o, p) in out.iter_mut().zip(partial) {
+                *o += p;
+            }
+        }
     }
 }

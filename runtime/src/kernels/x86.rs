@@ -259,12 +259,10 @@ unsafe fn tile<V: Vector, const MV: usize, const R: usize>(
     unsafe {
         let mut masks = [V::mask(V::LANES); MV];
         masks[MV - 1] = V::mask(last);
+        // The products are summed from zero and added to C at the end, so that a long
+        // product split into blocks of the inner dimension (`dispatch::gemm`) is a sum of
+        // block sums.
         let mut acc = [[V::zero(); MV]; R];
-        for (jj, col) in acc.iter_mut().enumerate() {
-            for (v, reg) in col.iter_mut().enumerate() {
-                *reg = V::load(c.add(i + V::LANES * v + (j + jj) * ldc), masks[v]);
-            }
-        }
         for &p in rows {
             let p = k0 + usize::from(p);
             let mut row = [0.0f32; R];
@@ -282,9 +280,12 @@ unsafe fn tile<V: Vector, const MV: usize, const R: usize>(
                 }
             }
         }
+        let one = V::splat(1.0);
         for (jj, col) in acc.iter().enumerate() {
             for (v, reg) in col.iter().enumerate() {
-                reg.store(c.add(i + V::LANES * v + (j + jj) * ldc), masks[v]);
+                let at = c.add(i + V::LANES * v + (j + jj) * ldc);
+                // C + 1·acc, rounded once: C + acc.
+                V::load(at, masks[v]).fmadd(*reg, one).store(at, masks[v]);
             }
         }
     }

@@ -129,9 +129,7 @@ impl<T: Float, const I: usize, const O: usize> Layer<T, I, O> for Dense<T, I, O>
         _scratch: &mut (),
     ) {
         kernels::matmul_add_nt(dy, x, &mut grads.weight);
-        for col in dy.column_iter() {
-            grads.bias += col;
-        }
+        kernels::add_row_sums(dy.as_slice(), grads.bias.as_mut_slice());
         if let Some(dx) = dx {
             kernels::matmul_tn(&self.weight, dy, dx);
         }

@@ -8,7 +8,7 @@ use core::fmt;
 
 use nalgebra::SMatrix;
 
-use crate::scalar::Float;
+use crate::scalar::{BlockedSum, Float};
 
 /// A label that is not one of the model's classes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,7 +86,7 @@ impl<T: Float, const N: usize> Loss<T, N> for SoftmaxCrossEntropy {
     ) -> Result<T, LabelOutOfRange> {
         let len = len.min(B);
         let scale = T::ONE / T::of(len.max(1) as f64);
-        let mut total = T::ZERO;
+        let mut total = BlockedSum::ZERO;
         let cols = output.as_slice().chunks_exact(N).zip(grad.as_mut_slice().chunks_exact_mut(N));
         for (b, (logits, g)) in cols.enumerate() {
             if b >= len {
@@ -94,14 +94,14 @@ impl<T: Float, const N: usize> Loss<T, N> for SoftmaxCrossEntropy {
                 continue;
             }
             let (loss, max, sum) = Self::column(logits, target[b])?;
-            total += loss;
+            total.add(loss);
             let inv = scale / sum;
             for (g, &x) in g.iter_mut().zip(logits) {
                 *g = (x - max).exp() * inv;
             }
             g[target[b] as usize] -= scale;
         }
-        Ok(total * scale)
+        Ok(total.value() * scale)
     }
 
     fn loss<const B: usize>(
@@ -111,11 +111,11 @@ impl<T: Float, const N: usize> Loss<T, N> for SoftmaxCrossEntropy {
         len: usize,
     ) -> Result<T, LabelOutOfRange> {
         let len = len.min(B);
-        let mut total = T::ZERO;
+        let mut total = BlockedSum::ZERO;
         for (logits, &label) in output.as_slice().chunks_exact(N).zip(target).take(len) {
-            total += Self::column(logits, label)?.0;
+            total.add(Self::column(logits, label)?.0);
         }
-        Ok(total / T::of(len.max(1) as f64))
+        Ok(total.value() / T::of(len.max(1) as f64))
     }
 }
 
@@ -137,18 +137,18 @@ impl<T: Float, const N: usize> Loss<T, N> for MeanSquaredError {
         let valid = len.min(B) * N;
         let scale = T::ONE / T::of(valid.max(1) as f64);
         let two = T::of(2.0) * scale;
-        let mut total = T::ZERO;
+        let mut total = BlockedSum::ZERO;
         let pairs = output.as_slice().iter().zip(target.as_slice());
         for (i, (g, (&o, &t))) in grad.as_mut_slice().iter_mut().zip(pairs).enumerate() {
             if i < valid {
                 let d = o - t;
-                total += d * d;
+                total.add(d * d);
                 *g = two * d;
             } else {
                 *g = T::ZERO;
             }
         }
-        Ok(total * scale)
+        Ok(total.value() * scale)
     }
 
     fn loss<const B: usize>(
@@ -158,8 +158,10 @@ impl<T: Float, const N: usize> Loss<T, N> for MeanSquaredError {
         len: usize,
     ) -> Result<T, LabelOutOfRange> {
         let valid = len.min(B) * N;
-        let pairs = output.as_slice().iter().zip(target.as_slice()).take(valid);
-        let total = pairs.fold(T::ZERO, |s, (&o, &t)| s + (o - t) * (o - t));
-        Ok(total / T::of(valid.max(1) as f64))
+        let mut total = BlockedSum::ZERO;
+        for (&o, &t) in output.as_slice().iter().zip(target.as_slice()).take(valid) {
+            total.add((o - t) * (o - t));
+        }
+        Ok(total.value() / T::of(valid.max(1) as f64))
     }
 }
