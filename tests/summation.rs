@@ -4,7 +4,7 @@
 //! blocks, so the error does not grow with the batch.
 
 use staticnn::prelude::*;
-use staticnn::{Batch, Dataset, Parameters, Split};
+use staticnn::{Batch, Dataset, Split};
 
 staticnn::model! {
     /// The reference MLP.
