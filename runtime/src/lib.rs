@@ -42,7 +42,10 @@ pub use data::{Batch, DataError, DataSource, Dataset, Split};
 pub use float_env::Denormals;
 pub use init::{Init, Initialize};
 #[cfg(feature = "std")]
-pub use io::{IoOperation, WeightOptions, WeightsError, load_safetensors, save_safetensors};
+pub use io::{
+    IoOperation, LoadReport, WeightOptions, WeightsError, load_checkpoint, load_safetensors, save_checkpoint,
+    save_safetensors,
+};
 /// The skip connection of residual blocks ([`layers::residual`]), at the path generated code
 /// names it by.
 #[doc(hidden)]
@@ -57,9 +60,9 @@ pub use scalar::{Dtype, Float};
 #[cfg(feature = "alloc")]
 pub use training::Trainer;
 pub use training::{
-    Adam, AdamConfig, BATCH_SIZES, BatchTrainer, Divergence, InvalidHyperparameter, LabelOutOfRange, Loss,
-    MeanSquaredError, Metrics, Momentum, Optimizer, Sgd, SoftmaxCrossEntropy, TrainError,
-    UnsupportedBatchSize, Update, train_step,
+    Adam, AdamConfig, AdamForm, BATCH_SIZES, BatchTrainer, Divergence, InvalidHyperparameter,
+    LabelOutOfRange, Loss, MeanSquaredError, Metrics, Momentum, Optimizer, Sgd, SoftmaxCrossEntropy,
+    TrainError, UnsupportedBatchSize, Update, train_step,
 };
 #[cfg(feature = "std")]
 pub use training::{ConfusionMatrix, Fit, FitError, ParallelTrainer};

@@ -11,8 +11,8 @@ use std::vec::Vec;
 
 use safetensors::{SafeTensors, View};
 
-use super::WeightOptions;
 use super::weights_error::{ShapeList, WeightsError};
+use super::{LoadReport, WeightOptions};
 use crate::params::{Parameters, Storage, Tensor, TensorMut, TensorName, TensorShape};
 use crate::scalar::{Dtype, Float};
 
@@ -181,31 +181,64 @@ fn first_duplicate(names: &mut [String]) -> Option<String> {
     names.windows(2).find(|w| w[0] == w[1]).map(|w| w[0].clone())
 }
 
+/// A set of tensors of one [`Parameters`] type stored under `{prefix}{layer.param}` or,
+/// for an optimizer's state tensor, `{prefix}{layer.param}.{state}`: a model (`""`, `""`),
+/// or `optimizer.0.weight.exp_avg` in a checkpoint (`"optimizer."`, `"exp_avg"`).
+pub(super) struct Group<P> {
+    pub(super) params: P,
+    pub(super) prefix: &'static str,
+    pub(super) state: &'static str,
+}
+
+impl<P> Group<P> {
+    fn name(&self, t: TensorName) -> String {
+        let dot = if self.state.is_empty() { "" } else { "." };
+        format!("{}{}{dot}{}", self.prefix, key(t), self.state)
+    }
+}
+
 /// Encodes `model` as a safetensors file in memory; `path` only labels errors.
 pub(super) fn encode<M: Parameters>(
     model: &M,
-    options: WeightOptions,
+    options: &WeightOptions,
+    path: Option<&Path>,
+) -> Result<Vec<u8>, WeightsError> {
+    encode_groups(&[Group { params: model, prefix: "", state: "" }], &[], options, path)
+}
+
+/// Encodes every tensor of `groups` and the `F64` scalars `scalars` as one safetensors file
+/// in memory; `path` only labels errors.
+pub(super) fn encode_groups<M: Parameters>(
+    groups: &[Group<&M>],
+    scalars: &[(&str, f64)],
+    options: &WeightOptions,
     path: Option<&Path>,
 ) -> Result<Vec<u8>, WeightsError> {
     let dtype = file_dtype(M::Scalar::DTYPE);
     let mut tensors: Vec<(String, Encoded<'_>)> = Vec::new();
     let mut inconsistent = None;
     let mut non_finite = None;
-    model.visit(&mut |t| {
-        let name = key(t.name);
-        if t.data.len() != t.shape.len() {
-            inconsistent.get_or_insert((name, t.shape.dims().to_vec(), t.data.len()));
-            return;
-        }
-        if !options.allow_non_finite
-            && non_finite.is_none()
-            && let Some((index, value)) = first_non_finite(&t.shape, t.storage, t.data)
-        {
-            non_finite = Some((name.clone(), index, value));
-        }
-        let bytes = encode_tensor(&t);
-        tensors.push((name, Encoded { dtype, shape: t.shape.dims().to_vec(), bytes }));
-    });
+    for group in groups {
+        group.params.visit(&mut |t| {
+            let name = group.name(t.name);
+            if t.data.len() != t.shape.len() {
+                inconsistent.get_or_insert((name, t.shape.dims().to_vec(), t.data.len()));
+                return;
+            }
+            if !options.allow_non_finite
+                && non_finite.is_none()
+                && let Some((index, value)) = first_non_finite(&t.shape, t.storage, t.data)
+            {
+                non_finite = Some((name.clone(), index, value));
+            }
+            let bytes = encode_tensor(&t);
+            tensors.push((name, Encoded { dtype, shape: t.shape.dims().to_vec(), bytes }));
+        });
+    }
+    for &(name, value) in scalars {
+        let bytes = Cow::Owned(value.to_le_bytes().to_vec());
+        tensors.push((name.to_owned(), Encoded { dtype: safetensors::Dtype::F64, shape: Vec::new(), bytes }));
+    }
     let path_buf = || path.map(Path::to_path_buf);
     if let Some((tensor, shape, len)) = inconsistent {
         return Err(WeightsError::InconsistentModel { path: path_buf(), tensor, shape, len });
@@ -294,39 +327,73 @@ fn decode_tensor<T: Float>(
 pub(super) fn decode<M: Parameters>(
     model: &mut M,
     bytes: &[u8],
-    options: WeightOptions,
+    options: &WeightOptions,
     path: Option<&Path>,
-) -> Result<(), WeightsError> {
+) -> Result<LoadReport, WeightsError> {
+    let mut groups = [Group { params: model, prefix: "", state: "" }];
+    decode_groups(&mut groups, &mut [], bytes, options, path)
+}
+
+/// Validates `bytes` against every tensor of `groups` and the `F64` scalars `scalars`,
+/// then, only if all of it fits, copies them in. Tensors are looked up under
+/// `options.prefix` followed by their group's name; file tensors outside that prefix are
+/// ignored. `path` only labels errors.
+pub(super) fn decode_groups<M: Parameters>(
+    groups: &mut [Group<&mut M>],
+    scalars: &mut [(&str, &mut f64)],
+    bytes: &[u8],
+    options: &WeightOptions,
+    path: Option<&Path>,
+) -> Result<LoadReport, WeightsError> {
     let path_buf = || path.map(Path::to_path_buf);
     let file = SafeTensors::deserialize(bytes)
         .map_err(|e| WeightsError::Format { path: path_buf(), source: Box::new(e) })?;
     if let Some(tensor) = header_names(bytes).and_then(|mut names| first_duplicate(&mut names)) {
         return Err(WeightsError::DuplicateInFile { path: path_buf(), tensor });
     }
+    let prefix = options.prefix.as_str();
 
-    let mut scratch = M::zeroed_box();
+    let mut report = LoadReport::default();
     let mut declared: Vec<String> = Vec::new();
-    let mut result = Ok(());
-    scratch.visit_mut(&mut |t| {
-        let name = key(t.name);
-        if result.is_ok() {
-            result = decode_tensor(&file, &name, t, path);
+    let mut scratches: Vec<Box<M>> = Vec::new();
+    for group in groups.iter() {
+        let mut scratch = group.params.boxed_copy();
+        let mut result = Ok(());
+        scratch.visit_mut(&mut |t| {
+            let name = format!("{prefix}{}", group.name(t.name));
+            if result.is_ok() {
+                if !options.strict && file.tensor(&name).is_err() {
+                    report.missing.push(name.clone());
+                } else {
+                    result = decode_tensor(&file, &name, t, path);
+                }
+            }
+            declared.push(name);
+        });
+        result?;
+        if !options.allow_non_finite {
+            let mut non_finite = None;
+            scratch.visit(&mut |t| {
+                if non_finite.is_none()
+                    && let Some((index, value)) = first_non_finite(&t.shape, t.storage, t.data)
+                {
+                    non_finite = Some((format!("{prefix}{}", group.name(t.name)), index, value));
+                }
+            });
+            if let Some((tensor, index, value)) = non_finite {
+                return Err(WeightsError::NonFinite { path: path_buf(), tensor, index, value });
+            }
+        }
+        scratches.push(scratch);
+    }
+    let mut values = Vec::new();
+    for (name, _) in scalars.iter() {
+        let name = format!("{prefix}{name}");
+        values.push(decode_scalar(&file, &name, path, options.strict)?);
+        if values.last() == Some(&None) {
+            report.missing.push(name.clone());
         }
         declared.push(name);
-    });
-    result?;
-    if !options.allow_non_finite {
-        let mut non_finite = None;
-        scratch.visit(&mut |t| {
-            if non_finite.is_none()
-                && let Some((index, value)) = first_non_finite(&t.shape, t.storage, t.data)
-            {
-                non_finite = Some((key(t.name), index, value));
-            }
-        });
-        if let Some((tensor, index, value)) = non_finite {
-            return Err(WeightsError::NonFinite { path: path_buf(), tensor, index, value });
-        }
     }
     if let Some(tensor) = first_duplicate(&mut declared) {
         return Err(WeightsError::DuplicateTensor { path: path_buf(), tensor });
@@ -335,14 +402,57 @@ pub(super) fn decode<M: Parameters>(
     let mut unexpected: Vec<String> = file
         .names()
         .into_iter()
-        .filter(|n| declared.binary_search_by(|d| d.as_str().cmp(n)).is_err())
+        .filter(|n| n.starts_with(prefix) && declared.binary_search_by(|d| d.as_str().cmp(n)).is_err())
         .map(str::to_owned)
         .collect();
-    if !unexpected.is_empty() {
-        unexpected.sort_unstable();
+    unexpected.sort_unstable();
+    if options.strict && !unexpected.is_empty() {
         return Err(WeightsError::Unexpected { path: path_buf(), tensors: unexpected });
     }
+    report.unexpected = unexpected;
 
-    model.copy_from(&scratch);
-    Ok(())
+    for (group, scratch) in groups.iter_mut().zip(&scratches) {
+        group.params.copy_from(scratch);
+    }
+    for ((_, target), value) in scalars.iter_mut().zip(values) {
+        if let Some(value) = value {
+            **target = value;
+        }
+    }
+    Ok(report)
+}
+
+/// Reads the `F64` scalar `name`: `None` if it is missing and `strict` is off.
+fn decode_scalar(
+    file: &SafeTensors<'_>,
+    name: &str,
+    path: Option<&Path>,
+    strict: bool,
+) -> Result<Option<f64>, WeightsError> {
+    let path_buf = || path.map(Path::to_path_buf);
+    let Ok(view) = file.tensor(name) else {
+        if !strict {
+            return Ok(None);
+        }
+        let mut available: Vec<String> = file.names().into_iter().map(str::to_owned).collect();
+        available.sort_unstable();
+        return Err(WeightsError::Missing { path: path_buf(), tensor: name.to_owned(), available });
+    };
+    if !view.shape().is_empty() {
+        return Err(WeightsError::ShapeMismatch {
+            path: path_buf(),
+            tensor: name.to_owned(),
+            file_shape: view.shape().to_vec(),
+            model_shape: Vec::new(),
+        });
+    }
+    if view.dtype() != safetensors::Dtype::F64 {
+        return Err(WeightsError::DtypeMismatch {
+            path: path_buf(),
+            tensor: name.to_owned(),
+            file_dtype: view.dtype().to_string(),
+            model_dtype: Dtype::F64,
+        });
+    }
+    Ok(Some(read_le::<f64>(view.data())))
 }

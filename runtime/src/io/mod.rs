@@ -38,21 +38,25 @@ mod weights_error;
 use std::fs::{self, File};
 use std::io::Read;
 use std::path::Path;
+use std::string::String;
 use std::vec::Vec;
 
 use self::atomic::write_atomically;
-use self::codec::{decode, encode};
+use self::codec::{Group, decode, decode_groups, encode, encode_groups};
 pub use self::weights_error::{IoOperation, WeightsError};
 use crate::params::Parameters;
+use crate::training::OptimizerState;
 
-/// Choices for reading and writing weights; [`Default`] is the strict policy.
+/// Choices for reading and writing weights; [`Default`] is the strict policy: every
+/// tensor present and nothing else, no prefix, no NaN or infinity.
 ///
 /// ```
 /// # use staticnn_runtime::io::WeightOptions;
-/// let lenient = WeightOptions::default().allow_non_finite();
-/// assert!(lenient.allow_non_finite);
+/// // PyTorch's `load_state_dict(…, strict=False)` on the `model.` tensors of a checkpoint.
+/// let options = WeightOptions::default().non_strict().prefix("model.");
+/// assert!(!options.strict);
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct WeightOptions {
     /// Accept NaN and infinite values (by default they are refused with
@@ -60,6 +64,20 @@ pub struct WeightOptions {
     /// holding them is damaged, and the kernels skip products with inputs that are exactly
     /// zero, so such a weight could even go unnoticed).
     pub allow_non_finite: bool,
+    /// Loading: every tensor the model declares must be in the file, and the file may hold
+    /// no other (under [`prefix`](WeightOptions::prefix)). Off, missing tensors keep the
+    /// model's values and extra ones are ignored, both listed in the [`LoadReport`], as
+    /// PyTorch's `strict=False` does. Shapes and dtypes must match either way.
+    pub strict: bool,
+    /// Loading: look the tensors up under this prefix (`model.` in a checkpoint) and ignore
+    /// every tensor outside it.
+    pub prefix: String,
+}
+
+impl Default for WeightOptions {
+    fn default() -> Self {
+        WeightOptions { allow_non_finite: false, strict: true, prefix: String::new() }
+    }
 }
 
 impl WeightOptions {
@@ -67,18 +85,39 @@ impl WeightOptions {
     pub fn allow_non_finite(self) -> Self {
         WeightOptions { allow_non_finite: true, ..self }
     }
+
+    /// These options, loading what matches and reporting the rest ([`LoadReport`]).
+    pub fn non_strict(self) -> Self {
+        WeightOptions { strict: false, ..self }
+    }
+
+    /// These options, loading the tensors under `prefix`.
+    pub fn prefix(self, prefix: impl Into<String>) -> Self {
+        WeightOptions { prefix: prefix.into(), ..self }
+    }
+}
+
+/// What a non-strict load ([`WeightOptions::strict`] off) did not match; both empty after a
+/// strict load.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Tensors the model declares that the file does not hold (their values were kept),
+    /// with the prefix.
+    pub missing: Vec<String>,
+    /// Tensors of the file (under the prefix) that the model does not declare, sorted.
+    pub unexpected: Vec<String>,
 }
 
 /// Encodes `model`'s weights as a safetensors file in memory (see the [module
 /// documentation](self) for the conventions). Refuses NaN and infinite weights.
 pub fn to_safetensors_bytes<M: Parameters>(model: &M) -> Result<Vec<u8>, WeightsError> {
-    to_safetensors_bytes_with(model, WeightOptions::default())
+    to_safetensors_bytes_with(model, &WeightOptions::default())
 }
 
 /// [`to_safetensors_bytes`] with explicit [`WeightOptions`].
 pub fn to_safetensors_bytes_with<M: Parameters>(
     model: &M,
-    options: WeightOptions,
+    options: &WeightOptions,
 ) -> Result<Vec<u8>, WeightsError> {
     encode(model, options, None)
 }
@@ -88,15 +127,15 @@ pub fn to_safetensors_bytes_with<M: Parameters>(
 ///
 /// On error the model is unchanged.
 pub fn from_safetensors_bytes<M: Parameters>(model: &mut M, bytes: &[u8]) -> Result<(), WeightsError> {
-    from_safetensors_bytes_with(model, bytes, WeightOptions::default())
+    from_safetensors_bytes_with(model, bytes, &WeightOptions::default()).map(drop)
 }
 
 /// [`from_safetensors_bytes`] with explicit [`WeightOptions`].
 pub fn from_safetensors_bytes_with<M: Parameters>(
     model: &mut M,
     bytes: &[u8],
-    options: WeightOptions,
-) -> Result<(), WeightsError> {
+    options: &WeightOptions,
+) -> Result<LoadReport, WeightsError> {
     decode(model, bytes, options, None)
 }
 
@@ -116,24 +155,34 @@ pub fn from_safetensors_bytes_with<M: Parameters>(
 /// rename-based save, a symlink at `path` is replaced rather than followed, and the new
 /// file gets default permissions.)
 pub fn save_safetensors<M: Parameters>(model: &M, path: impl AsRef<Path>) -> Result<(), WeightsError> {
-    save_safetensors_with(model, path, WeightOptions::default())
+    save_safetensors_with(model, path, &WeightOptions::default())
 }
 
 /// [`save_safetensors`] with explicit [`WeightOptions`].
 pub fn save_safetensors_with<M: Parameters>(
     model: &M,
     path: impl AsRef<Path>,
-    options: WeightOptions,
+    options: &WeightOptions,
 ) -> Result<(), WeightsError> {
     let path = path.as_ref();
+    check_target(path)?;
+    save_bytes(path, &encode(model, options, Some(path))?)
+}
+
+/// Refuses a save target that exists but is not a regular file (or a symlink).
+fn check_target(path: &Path) -> Result<(), WeightsError> {
     if let Ok(metadata) = fs::symlink_metadata(path)
         && !metadata.is_file()
         && !metadata.file_type().is_symlink()
     {
         return Err(WeightsError::NotAFile { path: path.to_path_buf() });
     }
-    let bytes = encode(model, options, Some(path))?;
-    write_atomically(path, &bytes).map_err(|(operation, source)| WeightsError::Io {
+    Ok(())
+}
+
+/// Writes `bytes` to `path` atomically.
+fn save_bytes(path: &Path, bytes: &[u8]) -> Result<(), WeightsError> {
+    write_atomically(path, bytes).map_err(|(operation, source)| WeightsError::Io {
         path: path.to_path_buf(),
         operation,
         source,
@@ -152,28 +201,96 @@ pub fn save_safetensors_with<M: Parameters>(
 /// Only regular files are read ([`WeightsError::NotAFile`] for a FIFO or device, which
 /// could block or never end), and the header is read first: a file holding more tensor
 /// data than the model could take ([`WeightsError::TooLarge`]) is refused before its data
-/// is read, so memory stays bounded by the model's size whatever the file.
+/// is read, so memory stays bounded by the model's size whatever the file. (A non-strict
+/// or prefixed load, [`WeightOptions`], expects other tensors too and reads the file
+/// whole.)
 pub fn load_safetensors<M: Parameters>(model: &mut M, path: impl AsRef<Path>) -> Result<(), WeightsError> {
-    load_safetensors_with(model, path, WeightOptions::default())
+    load_safetensors_with(model, path, &WeightOptions::default()).map(drop)
 }
 
 /// [`load_safetensors`] with explicit [`WeightOptions`].
 pub fn load_safetensors_with<M: Parameters>(
     model: &mut M,
     path: impl AsRef<Path>,
-    options: WeightOptions,
-) -> Result<(), WeightsError> {
+    options: &WeightOptions,
+) -> Result<LoadReport, WeightsError> {
     let path = path.as_ref();
-    let bytes = read_bounded::<M>(path)?;
+    // A strict load without a prefix reads a file of exactly the model's tensors; any
+    // other may hold more, which are ignored.
+    let values = if options.strict && options.prefix.is_empty() { M::LEN } else { usize::MAX / 8 };
+    let bytes = read_bounded(path, values)?;
     decode(model, &bytes, options, Some(path))
+}
+
+/// Saves a training checkpoint: `model`'s weights and `optimizer`'s state
+/// ([`OptimizerState`]) in one safetensors file, replaced atomically, under the names
+///
+/// | tensor | holds |
+/// |---|---|
+/// | `model.{layer}.{param}` | the parameters, as [`save_safetensors`] stores them |
+/// | `optimizer.{layer}.{param}.{state}` | each optimizer state tensor: `exp_avg`, `exp_avg_sq` (Adam), `momentum_buffer` (momentum), PyTorch's names |
+/// | `optimizer.step` | the number of updates applied, an `F64` scalar (as PyTorch keeps `step`) |
+///
+/// [`load_checkpoint`] restores both, so that training resumes bit for bit; the model
+/// part loads on its own with `WeightOptions::default().prefix("model.")`.
+pub fn save_checkpoint<M, O>(model: &M, optimizer: &O, path: impl AsRef<Path>) -> Result<(), WeightsError>
+where
+    M: Parameters,
+    O: OptimizerState<M>,
+{
+    let path = path.as_ref();
+    check_target(path)?;
+    let steps = optimizer.steps() as f64;
+    let mut bytes = Err(WeightsError::NotAFile { path: path.to_path_buf() });
+    optimizer.state(&mut |state| {
+        let mut groups = std::vec![Group { params: model, prefix: "model.", state: "" }];
+        groups.extend(state.iter().map(|&(name, tensor)| Group {
+            params: tensor,
+            prefix: "optimizer.",
+            state: name,
+        }));
+        bytes = encode_groups(&groups, &[("optimizer.step", steps)], &WeightOptions::default(), Some(path));
+    });
+    save_bytes(path, &bytes?)
+}
+
+/// Loads a checkpoint written by [`save_checkpoint`] into `model` and `optimizer` (an
+/// optimizer of the same kind, e.g. `Adam` for a file saved from `Adam`). Everything is
+/// checked before anything is changed; on error both are left as they were.
+pub fn load_checkpoint<M, O>(
+    model: &mut M,
+    optimizer: &mut O,
+    path: impl AsRef<Path>,
+) -> Result<(), WeightsError>
+where
+    M: Parameters,
+    O: OptimizerState<M>,
+{
+    let path = path.as_ref();
+    let bytes = read_bounded(path, M::LEN.saturating_mul(3))?;
+    let mut steps = 0.0;
+    let mut result = Ok(LoadReport::default());
+    optimizer.state_mut(&mut |state| {
+        let mut groups = std::vec![Group { params: &mut *model, prefix: "model.", state: "" }];
+        groups.extend(state.iter_mut().map(|(name, tensor)| Group {
+            params: &mut **tensor,
+            prefix: "optimizer.",
+            state: name,
+        }));
+        let mut scalars = [("optimizer.step", &mut steps)];
+        result = decode_groups(&mut groups, &mut scalars, &bytes, &WeightOptions::default(), Some(path));
+    });
+    result?;
+    optimizer.set_steps(steps as u64);
+    Ok(())
 }
 
 /// The largest safetensors header read (the `safetensors` crate's own limit).
 const MAX_HEADER_BYTES: u64 = 100_000_000;
 
 /// Reads the safetensors file `path` whole, after checking from its header that its data
-/// could belong to a model `M` (at most 8 bytes per parameter, the widest dtype).
-fn read_bounded<M: Parameters>(path: &Path) -> Result<Vec<u8>, WeightsError> {
+/// could hold `values` values (at most 8 bytes each, the widest dtype).
+fn read_bounded(path: &Path, values: usize) -> Result<Vec<u8>, WeightsError> {
     let io_error =
         |source| WeightsError::Io { path: path.to_path_buf(), operation: IoOperation::Read, source };
     let not_a_file = || WeightsError::NotAFile { path: path.to_path_buf() };
@@ -190,7 +307,8 @@ fn read_bounded<M: Parameters>(path: &Path) -> Result<Vec<u8>, WeightsError> {
     let mut prefix = [0u8; 8];
     let prefix_len = file.by_ref().take(8).read(&mut prefix).map_err(io_error)?;
     let header_len = u64::from_le_bytes(prefix);
-    let limit = (M::LEN as u64).saturating_mul(8);
+    // Room for the values and a few scalars (a checkpoint's step count).
+    let limit = (values as u64).saturating_mul(8).saturating_add(64);
     if prefix_len == 8 && header_len <= MAX_HEADER_BYTES && header_len <= file_len - 8 {
         let data_bytes = file_len - 8 - header_len;
         if data_bytes > limit {
@@ -199,7 +317,7 @@ fn read_bounded<M: Parameters>(path: &Path) -> Result<Vec<u8>, WeightsError> {
     }
     // Anything else is malformed in a way `decode` reports; the file is small then, or
     // its header is: read no more than header and data could hold.
-    let cap = 8 + MAX_HEADER_BYTES.min(file_len) + limit;
+    let cap = (8 + MAX_HEADER_BYTES.min(file_len)).saturating_add(limit);
     let mut bytes = Vec::new();
     bytes.extend_from_slice(&prefix[..prefix_len]);
     file.take(cap).read_to_end(&mut bytes).map_err(io_error)?;

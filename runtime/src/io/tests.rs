@@ -562,19 +562,20 @@ fn non_finite_weights_are_refused_on_save_and_load_unless_allowed() {
     assert!(matches!(in_memory, WeightsError::NonFinite { index: 5, .. }), "{in_memory:?}");
 
     // Allowed explicitly, it is saved; loading refuses it, and leaves the model alone.
-    save_safetensors_with(&*model, &path, WeightOptions::default().allow_non_finite()).expect("allowed");
+    save_safetensors_with(&*model, &path, &WeightOptions::default().allow_non_finite()).expect("allowed");
     let mut loaded = filled::<f32, 3, 4, 2>();
     let err = load_safetensors(&mut *loaded, &path).expect_err("NaN");
     assert!(matches!(&err, WeightsError::NonFinite { index: 5, .. }), "{err:?}");
     assert_eq!(bits(&*loaded), bits(&*filled::<f32, 3, 4, 2>()));
-    load_safetensors_with(&mut *loaded, &path, WeightOptions::default().allow_non_finite()).expect("allowed");
+    load_safetensors_with(&mut *loaded, &path, &WeightOptions::default().allow_non_finite())
+        .expect("allowed");
     assert!(loaded.l0.weight[(1, 2)].is_nan());
 
     // Infinity in an f64 bias, from bytes.
     let mut model = filled::<f64, 3, 4, 2>();
     model.l2.bias[1] = f64::NEG_INFINITY;
     let bytes =
-        to_safetensors_bytes_with(&*model, WeightOptions::default().allow_non_finite()).expect("allowed");
+        to_safetensors_bytes_with(&*model, &WeightOptions::default().allow_non_finite()).expect("allowed");
     let err = from_safetensors_bytes(&mut *filled::<f64, 3, 4, 2>(), &bytes).expect_err("inf");
     let WeightsError::NonFinite { tensor, index: 1, value, .. } = &err else { panic!("{err:?}") };
     assert_eq!((tensor.as_str(), *value), ("2.bias", f64::NEG_INFINITY));
@@ -613,7 +614,7 @@ fn a_huge_file_is_refused_from_its_header_before_its_data_is_read() {
     let start = std::time::Instant::now();
     let err = load_safetensors(&mut *Small::<f32>::zeroed_box(), &path).expect_err("too large");
     let WeightsError::TooLarge { data_bytes, limit, .. } = &err else { panic!("{err:?}") };
-    assert_eq!(*limit, 8 * Small::<f32>::LEN as u64);
+    assert_eq!(*limit, 8 * Small::<f32>::LEN as u64 + 64);
     assert!(*data_bytes > 60 << 30);
     assert!(start.elapsed() < std::time::Duration::from_secs(5), "{:?}", start.elapsed());
     assert!(err.to_string().contains("cannot be this model's weights"), "{err}");
@@ -678,5 +679,104 @@ fn temporary_files_of_killed_saves_are_removed_by_the_next_save() {
     }
     expected.sort();
     assert_eq!(entries(&dir), expected);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn non_strict_loads_report_missing_and_unexpected_tensors() {
+    // The file lacks `2.bias` and holds an extra `3.weight`.
+    let mut tensors = small_f32_tensors();
+    tensors.pop();
+    tensors.push(("3.weight", safetensors::Dtype::F32, &[1], f32_bytes([9.0])));
+    let bytes = raw_file(&tensors);
+    let mut model = filled::<f32, 3, 4, 2>();
+    let err = from_safetensors_bytes(&mut *model, &bytes).expect_err("strict");
+    assert!(matches!(err, WeightsError::Missing { .. }), "{err:?}");
+    let report = from_safetensors_bytes_with(&mut *model, &bytes, &WeightOptions::default().non_strict())
+        .expect("non-strict");
+    assert_eq!(report.missing, ["2.bias"]);
+    assert_eq!(report.unexpected, ["3.weight"]);
+    // What was there is loaded; the missing bias kept its value.
+    assert_eq!(model.l0.bias.as_slice(), &[1.0, 2.0, 3.0, 4.0]);
+    assert_eq!(model.l2.bias.as_slice(), filled::<f32, 3, 4, 2>().l2.bias.as_slice());
+    // A shape mismatch is an error even then.
+    let mut tensors = small_f32_tensors();
+    tensors[1] = ("0.bias", safetensors::Dtype::F32, &[3], f32_bytes([1.0, 2.0, 3.0]));
+    let err =
+        from_safetensors_bytes_with(&mut *model, &raw_file(&tensors), &WeightOptions::default().non_strict())
+            .expect_err("shape");
+    assert!(matches!(err, WeightsError::ShapeMismatch { .. }), "{err:?}");
+}
+
+#[test]
+fn a_prefix_selects_the_tensors_to_load() {
+    let renamed: Vec<(String, safetensors::Dtype, &[usize], Vec<u8>)> = small_f32_tensors()
+        .into_iter()
+        .map(|(name, dtype, shape, bytes)| (format!("model.{name}"), dtype, shape, bytes))
+        .chain([(
+            "optimizer.step".to_owned(),
+            safetensors::Dtype::F64,
+            &[][..],
+            3.0f64.to_le_bytes().to_vec(),
+        )])
+        .collect();
+    let borrowed: Vec<(&str, safetensors::Dtype, &[usize], Vec<u8>)> =
+        renamed.iter().map(|(n, d, s, b)| (n.as_str(), *d, *s, b.clone())).collect();
+    let bytes = raw_file(&borrowed);
+    let mut model = Small::<f32>::zeroed_box();
+    assert!(from_safetensors_bytes(&mut *model, &bytes).is_err(), "no prefix: nothing matches");
+    let report = from_safetensors_bytes_with(&mut *model, &bytes, &WeightOptions::default().prefix("model."))
+        .expect("the model's part");
+    assert_eq!(report, LoadReport::default());
+    assert_eq!(model.l2.bias.as_slice(), &[5.0, 6.0]);
+}
+
+#[test]
+fn checkpoints_hold_the_model_and_the_optimizer_state() {
+    use crate::training::{Adam, AdamConfig, Momentum, Optimizer, OptimizerState};
+    let dir = temp_dir("checkpoint");
+    let path = dir.join("run.safetensors");
+    let model = filled::<f32, 3, 4, 2>();
+    let mut adam = Adam::<Box<Small<f32>>>::new(AdamConfig::default());
+    for _ in 0..3 {
+        let mut params = model.boxed_copy();
+        assert_eq!(adam.step(&mut params, &filled::<f32, 3, 4, 2>()), None);
+    }
+    save_checkpoint(&*model, &adam, &path).expect("save");
+
+    let file_bytes = fs::read(&path).expect("read");
+    let file = SafeTensors::deserialize(&file_bytes).expect("a safetensors file");
+    let mut names: Vec<String> = file.names().into_iter().map(str::to_owned).collect();
+    names.sort();
+    assert_eq!(names.len(), 4 * 3 + 1);
+    assert!(names.contains(&"model.0.weight".to_owned()));
+    assert!(names.contains(&"optimizer.0.weight.exp_avg".to_owned()));
+    assert!(names.contains(&"optimizer.2.bias.exp_avg_sq".to_owned()));
+    assert!(names.contains(&"optimizer.step".to_owned()));
+
+    let (mut loaded, mut resumed) =
+        (Small::<f32>::zeroed_box(), Adam::<Box<Small<f32>>>::new(AdamConfig::default()));
+    load_checkpoint(&mut *loaded, &mut resumed, &path).expect("load");
+    assert_eq!(bits(&*loaded), bits(&*model));
+    assert_eq!(OptimizerState::<Small<f32>>::steps(&resumed), 3);
+    let state = |o: &Adam<Box<Small<f32>>>| {
+        let mut out = Vec::new();
+        o.state(&mut |s| out = s.iter().map(|(n, t)| (*n, bits(*t))).collect());
+        out
+    };
+    assert_eq!(state(&resumed), state(&adam));
+
+    // The weights alone load from the checkpoint under the `model.` prefix.
+    let mut weights = Small::<f32>::zeroed_box();
+    load_safetensors_with(&mut *weights, &path, &WeightOptions::default().prefix("model."))
+        .expect("model part");
+    assert_eq!(bits(&*weights), bits(&*model));
+
+    // A checkpoint of another optimizer does not load, and changes nothing.
+    let mut momentum = Momentum::<Box<Small<f32>>>::new(0.1, 0.9);
+    let mut untouched = Small::<f32>::zeroed_box();
+    let err = load_checkpoint(&mut *untouched, &mut momentum, &path).expect_err("not momentum");
+    assert!(matches!(err, WeightsError::Missing { .. }), "{err:?}");
+    assert_eq!(bits(&*untouched), bits(&*Small::<f32>::zeroed_box()));
     let _ = fs::remove_dir_all(&dir);
 }

@@ -19,7 +19,9 @@ pub use self::loss::{LabelOutOfRange, Loss, MeanSquaredError, SoftmaxCrossEntrop
 #[cfg(feature = "std")]
 pub use self::metrics::ConfusionMatrix;
 pub use self::metrics::Metrics;
-pub use self::optim::{Adam, AdamConfig, InvalidHyperparameter, Momentum, Optimizer, Sgd, Update};
+pub use self::optim::{
+    Adam, AdamConfig, AdamForm, InvalidHyperparameter, Momentum, Optimizer, OptimizerState, Sgd, Update,
+};
 #[cfg(feature = "std")]
 pub use self::parallel::ParallelTrainer;
 #[cfg(feature = "alloc")]

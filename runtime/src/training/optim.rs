@@ -64,6 +64,70 @@ pub trait Optimizer<M: Parameters> {
     }
 }
 
+/// An optimizer whose state can be saved in a checkpoint and restored from one
+/// ([`save_checkpoint`](crate::io::save_checkpoint),
+/// [`load_checkpoint`](crate::io::load_checkpoint)), so that a resumed run continues
+/// bit for bit.
+///
+/// The state is a list of named tensors of the model's own type — PyTorch's names:
+/// `exp_avg` and `exp_avg_sq` for [`Adam`], `momentum_buffer` for [`Momentum`], none for
+/// [`Sgd`] — and a step count.
+pub trait OptimizerState<M: Parameters>: Optimizer<M> {
+    /// Calls `f` once with every state tensor and its name.
+    fn state(&self, f: &mut dyn FnMut(&[(&'static str, &M)]));
+
+    /// Calls `f` once with every state tensor, mutably, and its name.
+    fn state_mut(&mut self, f: &mut dyn FnMut(&mut [(&'static str, &mut M)]));
+
+    /// The number of updates applied so far (what bias corrections depend on).
+    fn steps(&self) -> u64 {
+        0
+    }
+
+    /// Sets the number of updates applied so far.
+    fn set_steps(&mut self, steps: u64) {
+        let _ = steps;
+    }
+}
+
+impl<M: Parameters> OptimizerState<M> for Sgd {
+    fn state(&self, f: &mut dyn FnMut(&[(&'static str, &M)])) {
+        f(&[]);
+    }
+
+    fn state_mut(&mut self, f: &mut dyn FnMut(&mut [(&'static str, &mut M)])) {
+        f(&mut []);
+    }
+}
+
+impl<M: Parameters, S: DerefMut<Target = M>> OptimizerState<M> for Momentum<S> {
+    fn state(&self, f: &mut dyn FnMut(&[(&'static str, &M)])) {
+        f(&[("momentum_buffer", &*self.velocity)]);
+    }
+
+    fn state_mut(&mut self, f: &mut dyn FnMut(&mut [(&'static str, &mut M)])) {
+        f(&mut [("momentum_buffer", &mut *self.velocity)]);
+    }
+}
+
+impl<M: Parameters, S: DerefMut<Target = M>> OptimizerState<M> for Adam<S> {
+    fn state(&self, f: &mut dyn FnMut(&[(&'static str, &M)])) {
+        f(&[("exp_avg", &*self.m), ("exp_avg_sq", &*self.v)]);
+    }
+
+    fn state_mut(&mut self, f: &mut dyn FnMut(&mut [(&'static str, &mut M)])) {
+        f(&mut [("exp_avg", &mut *self.m), ("exp_avg_sq", &mut *self.v)]);
+    }
+
+    fn steps(&self) -> u64 {
+        self.step
+    }
+
+    fn set_steps(&mut self, steps: u64) {
+        self.step = steps;
+    }
+}
+
 /// A hyper-parameter outside the range its update rule allows.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct InvalidHyperparameter {
@@ -297,7 +361,8 @@ impl<T: Float> Update<T> for MomentumUpdate<'_, T> {
 }
 
 /// Adam's hyper-parameters. The defaults are the paper's and PyTorch's
-/// (`lr` 1e-3, `β₁` 0.9, `β₂` 0.999, `ε` 1e-8); Keras uses `ε` 1e-7 ([`AdamConfig::keras`]).
+/// (`lr` 1e-3, `β₁` 0.9, `β₂` 0.999, `ε` 1e-8, [`AdamForm::PyTorch`]); Keras's are
+/// [`AdamConfig::keras`] (`ε` 1e-7 in [`AdamForm::Keras`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AdamConfig {
     /// The learning rate `α`.
@@ -313,11 +378,44 @@ pub struct AdamConfig {
     pub weight_decay: f64,
     /// Decoupled weight decay (AdamW): `p ← p − lr λ p` before the Adam update.
     pub decoupled: bool,
+    /// Where `ε` enters the update: PyTorch's and the paper's form, or Keras's.
+    pub form: AdamForm,
+}
+
+/// The two published forms of Adam's update, which differ in where `ε` is added.
+///
+/// Both compute `m ← β₁ m + (1 − β₁) g` and `v ← β₂ v + (1 − β₂) g²`; then
+///
+/// - **PyTorch** (and Kingma & Ba's Algorithm 1): `p ← p − lr · m̂ / (√v̂ + ε)` with
+///   `m̂ = m / (1 − β₁ᵗ)`, `v̂ = v / (1 − β₂ᵗ)`: `ε` is added after bias correction;
+/// - **Keras** (2 and 3, and TensorFlow's `ResourceApplyAdam`): `α = lr · √(1 − β₂ᵗ) /
+///   (1 − β₁ᵗ)`, `p ← p − α · m / (√v + ε)`: `ε` is added to the uncorrected `√v`, which
+///   is the PyTorch form with `ε` replaced by `ε / √(1 − β₂ᵗ)` (31.6 ε at step 1). It also
+///   updates the moments as Keras writes them, `m ← m + (g − m)(1 − β₁)`, and computes
+///   `α` in the parameters' scalar type from a learning rate rounded to `f32` first, as
+///   Keras stores its learning rate in an `f32` variable even for `f64` parameters (the
+///   other constants, `β₁`, `β₂`, `ε`, are Python floats that Keras casts to the
+///   parameters' type: so are they here).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum AdamForm {
+    /// `ε` added to the bias-corrected `√v̂` (PyTorch, the paper).
+    #[default]
+    PyTorch,
+    /// `ε` added to the uncorrected `√v` (Keras, TensorFlow).
+    Keras,
 }
 
 impl Default for AdamConfig {
     fn default() -> Self {
-        AdamConfig { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, decoupled: false }
+        AdamConfig {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            decoupled: false,
+            form: AdamForm::PyTorch,
+        }
     }
 }
 
@@ -327,9 +425,9 @@ impl AdamConfig {
         AdamConfig { lr, ..Self::default() }
     }
 
-    /// Keras's defaults: as PyTorch's but `ε = 1e-7`.
+    /// Keras's Adam with its defaults: `ε = 1e-7`, added in [`AdamForm::Keras`].
     pub fn keras() -> Self {
-        AdamConfig { eps: 1e-7, ..Self::default() }
+        AdamConfig { eps: 1e-7, form: AdamForm::Keras, ..Self::default() }
     }
 }
 
@@ -377,19 +475,33 @@ impl<S> Adam<S> {
         let c = self.config;
         let t = self.step.min(i32::MAX as u64) as i32;
         let from = T::of;
+        let (step_size, inv_sqrt_bc2) = match c.form {
+            // Bias corrections folded into two scalars:
+            // p −= step_size · m / (√v · inv_sqrt_bc2 + ε).
+            AdamForm::PyTorch => (
+                from(c.lr / (1.0 - ComplexField::powi(c.beta1, t))),
+                from(1.0 / ComplexField::sqrt(1.0 - ComplexField::powi(c.beta2, t))),
+            ),
+            // Keras: α = lr · √(1 − β₂ᵗ) / (1 − β₁ᵗ), in T, from an f32 learning rate;
+            // p −= m · α / (√v + ε).
+            AdamForm::Keras => {
+                let (b1t, b2t) = (ComplexField::powi(from(c.beta1), t), ComplexField::powi(from(c.beta2), t));
+                let lr = from(f64::from(c.lr as f32));
+                (lr * ComplexField::sqrt(T::ONE - b2t) / (T::ONE - b1t), T::ONE)
+            }
+        };
         AdamScalars {
             b1: from(c.beta1),
             b2: from(c.beta2),
             one_b1: from(1.0 - c.beta1),
             one_b2: from(1.0 - c.beta2),
-            // Bias corrections folded into two scalars:
-            // p −= step_size · m / (√v · inv_sqrt_bc2 + ε).
-            step_size: from(c.lr / (1.0 - ComplexField::powi(c.beta1, t))),
-            inv_sqrt_bc2: from(1.0 / ComplexField::sqrt(1.0 - ComplexField::powi(c.beta2, t))),
+            step_size,
+            inv_sqrt_bc2,
             eps: from(c.eps),
             // Coupled L2 decay adds `wd · p` to the gradient; decoupled decay scales `p`.
             wd: from(if c.decoupled { 0.0 } else { c.weight_decay }),
             decay: from(if c.decoupled { 1.0 - c.lr * c.weight_decay } else { 1.0 }),
+            keras: c.form == AdamForm::Keras,
         }
     }
 }
@@ -469,14 +581,34 @@ struct AdamScalars<T> {
     eps: T,
     wd: T,
     decay: T,
+    /// Keras's form ([`AdamForm::Keras`]): moments as `m + (g − m)(1 − β₁)`, update
+    /// `m · step_size / (√v + ε)`.
+    keras: bool,
 }
 
 impl<T: Float> Kernel for AdamStep<'_, T> {
     #[inline(always)]
     fn run(self) {
-        let AdamScalars { b1, b2, one_b1, one_b2, step_size, inv_sqrt_bc2, eps, wd, decay } = self.scalars;
+        let AdamScalars { b1, b2, one_b1, one_b2, step_size, inv_sqrt_bc2, eps, wd, decay, keras } =
+            self.scalars;
         let state = self.m.iter_mut().zip(self.v.iter_mut()).zip(self.grads);
         let mut all = true;
+        if keras {
+            for (p, ((m, v), &g)) in self.params.iter_mut().zip(state) {
+                let decayed = *p * decay;
+                let g = g + wd * decayed;
+                let new_m = *m + (g - *m) * one_b1;
+                let new_v = *v + (g * g - *v) * one_b2;
+                let new = decayed - new_m * step_size / (new_v.sqrt() + eps);
+                let ok = new.finite() & new_v.finite();
+                guarded(ok, m, new_m);
+                guarded(ok, v, new_v);
+                guarded(ok, p, new);
+                all &= ok;
+            }
+            *self.all_finite &= all;
+            return;
+        }
         for (p, ((m, v), &g)) in self.params.iter_mut().zip(state) {
             let decayed = *p * decay;
             let g = g + wd * decayed;
@@ -565,9 +697,10 @@ mod tests {
 
     #[test]
     fn adam_follows_the_paper() {
-        for config in
-            [AdamConfig::default(), AdamConfig { lr: 0.01, weight_decay: 0.1, ..AdamConfig::keras() }]
-        {
+        for config in [
+            AdamConfig::default(),
+            AdamConfig { lr: 0.01, weight_decay: 0.1, eps: 1e-7, ..AdamConfig::default() },
+        ] {
             let (mut m, mut v) = (P::ZERO, P::ZERO);
             let mut adam = Adam::with_state(config, &mut m, &mut v);
             let mut p = params([1.0, -2.0, 0.5]);
@@ -583,6 +716,47 @@ mod tests {
                 }
             }
             assert_eq!(adam.steps(), 3);
+        }
+    }
+
+    /// Adam as Keras 3's `Adam.update_step` writes it, longhand, in `f64`, with the learning
+    /// rate rounded to `f32` as Keras stores it.
+    fn keras_reference(config: AdamConfig, start: [f64; 3]) -> [[f64; 3]; 3] {
+        let (mut p, mut m, mut v) = (start, [0.0; 3], [0.0; 3]);
+        let lr = f64::from(config.lr as f32);
+        let mut out = [[0.0; 3]; 3];
+        for (t, g) in GRADS.iter().enumerate() {
+            let step = (t + 1) as i32;
+            let alpha = lr * ComplexField::sqrt(1.0 - ComplexField::powi(config.beta2, step))
+                / (1.0 - ComplexField::powi(config.beta1, step));
+            for i in 0..3 {
+                m[i] += (g[i] - m[i]) * (1.0 - config.beta1);
+                v[i] += (g[i] * g[i] - v[i]) * (1.0 - config.beta2);
+                p[i] -= m[i] * alpha / (ComplexField::sqrt(v[i]) + config.eps);
+            }
+            out[t] = p;
+        }
+        out
+    }
+
+    #[test]
+    fn keras_adam_adds_epsilon_before_bias_correction() {
+        for config in [AdamConfig::keras(), AdamConfig { lr: 0.01, eps: 1e-3, ..AdamConfig::keras() }] {
+            let (mut m, mut v) = (P::ZERO, P::ZERO);
+            let mut adam = Adam::with_state(config, &mut m, &mut v);
+            let mut p = params([1.0, -2.0, 0.5]);
+            let paper = adam_reference(AdamConfig { form: AdamForm::PyTorch, ..config }, [1.0, -2.0, 0.5]);
+            for (step, expect) in keras_reference(config, [1.0, -2.0, 0.5]).iter().enumerate() {
+                assert_eq!(adam.step(&mut p, &params(GRADS[step])), None);
+                for i in 0..3 {
+                    let got = p.as_slice()[i];
+                    assert!((got - expect[i]).abs() <= 1e-15, "step {step}: {got} vs {}", expect[i]);
+                }
+            }
+            // With ε = 1e-3 the two forms differ visibly.
+            if config.eps == 1e-3 {
+                assert!((p.as_slice()[1] - paper[2][1]).abs() > 1e-6);
+            }
         }
     }
 
