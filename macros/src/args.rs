@@ -8,11 +8,8 @@ use crate::ast::{Arg, Entry, Value};
 use crate::ctxt::Ctxt;
 use crate::infer::Upstream;
 use crate::ir::Shape;
+use crate::limits;
 use crate::suggest;
-
-/// The most values one column (or weight matrix) may hold, so every size and byte count
-/// the generated code computes fits in a `usize`.
-pub const MAX_VALUES: usize = isize::MAX as usize / 8;
 
 /// Reports arguments on a layer that takes none.
 pub fn no_arguments(cx: &mut Ctxt, entry: &Entry) {
@@ -127,7 +124,7 @@ pub fn single<'e>(cx: &mut Ctxt, entry: &'e Entry, usage: &str) -> Option<&'e Ar
 pub fn int(cx: &mut Ctxt, value: &Value, what: &str, min: usize) -> Option<usize> {
     // Kernels, strides and paddings beyond this are mistakes; the cap also keeps every
     // later shape computation far from overflow.
-    const MAX: usize = 1 << 24;
+    const MAX: usize = limits::MAX_ARG;
     match value {
         Value::Number { neg: None, lit: Lit::Int(lit) } => match lit.base10_parse::<usize>() {
             Ok(n) if n > MAX => {
@@ -196,7 +193,13 @@ pub fn width(cx: &mut Ctxt, value: &Value) -> Option<usize> {
             }
             Ok(n) => Some(n),
             Err(_) => {
-                cx.error(lit.span(), "this width is too large to fit in a `usize`");
+                cx.error(
+                    lit.span(),
+                    format_args!(
+                        "this width does not fit in a `usize` (a tensor holds at most {} values)",
+                        limits::show(limits::MAX_TENSOR)
+                    ),
+                );
                 None
             }
         },

@@ -15,11 +15,12 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 use syn::{Attribute, Ident, LitStr, Path};
 
-use crate::args::{self, MAX_VALUES};
+use crate::args;
 use crate::ast::{Arg, Entry, ModelDecl};
 use crate::ctxt::Ctxt;
 use crate::ir::{Layer, Model, Op, Shape};
 use crate::layers;
+use crate::limits::{self, MAX_PARAMS};
 use crate::suggest;
 
 /// The outcome of checking: the IR, when the declaration still describes a consistent
@@ -68,7 +69,7 @@ pub fn check(decl: &ModelDecl) -> Checked<'_> {
 
     // Whether the IR is still a consistent model despite any errors (so the full
     // expansion can be emitted beside them and uses of the model raise no further errors).
-    let mut checker = Checker { cx, seen: Vec::new(), usable: true };
+    let mut checker = Checker { cx, seen: Vec::new(), usable: true, params: 0 };
     let input_shape = input.unwrap_or(Shape::Flat(0));
     let layers = checker.sequence(entries, input_shape, None);
 
@@ -148,6 +149,8 @@ struct Checker {
     /// Every layer's field so far, nested ones included.
     seen: Vec<Seen>,
     usable: bool,
+    /// The parameters of the layers so far, nested ones included.
+    params: usize,
 }
 
 impl Checker {
@@ -178,6 +181,13 @@ impl Checker {
             };
             let Some((op, output)) = self.layer(entry, from, &layer) else { continue };
             (layer.op, layer.output) = (op, output);
+            if !self.within_limits(&layer) {
+                // Nothing after it can be checked against a shape it cannot have, nor the
+                // model be expanded.
+                self.usable = false;
+                shape = Shape::Flat(0);
+                continue;
+            }
             if layer.is_head() {
                 self.check_head(entry, parent.is_some(), index + 1 == entries.len());
             }
@@ -191,6 +201,47 @@ impl Checker {
             shape = output;
         }
         layers
+    }
+
+    /// Checks a resolved layer against the size limits (`limits`): its output, each of its
+    /// parameter tensors and scratch buffers, and the model's parameters so far. A layer
+    /// whose own sizes are beyond them is reported and `false`; the parameter total is
+    /// reported once, on the layer that takes it over the limit.
+    fn within_limits(&mut self, layer: &Layer) -> bool {
+        let Some(kind) = layer.kind() else { return true };
+        let (cx, span, io) = (&mut self.cx, layer.span, layer.io());
+        let described = layer.describe_for_error();
+        if limits::tensor(cx, span, format_args!("the output of {described}"), &layer.output.dims()).is_none()
+        {
+            return false;
+        }
+        let mut params = 0usize;
+        for spec in kind.tensors(io) {
+            let what = format_args!("the `{}` of {described}", spec.param);
+            let Some(n) = limits::tensor(cx, span, what, &spec.shape) else { return false };
+            params = params.saturating_add(n);
+        }
+        for (name, dims) in kind.scratch_tensors(io) {
+            if limits::tensor(cx, span, format_args!("the {name} of {described}"), &dims).is_none() {
+                return false;
+            }
+        }
+        let before = self.params;
+        self.params = before.saturating_add(params);
+        if before <= MAX_PARAMS && self.params > MAX_PARAMS {
+            self.usable = false;
+            cx.error(
+                span,
+                format_args!(
+                    "with the {params} parameters of {described}, the model holds {}, over the limit \
+                     of {} parameters for a model (models are statically sized arrays that rustc \
+                     builds at compile time)",
+                    self.params,
+                    limits::show(MAX_PARAMS)
+                ),
+            );
+        }
+        true
     }
 
     /// `softmax` may only be the model's last layer.
@@ -252,7 +303,8 @@ impl Checker {
             "flatten" => {
                 args::no_arguments(cx, entry);
                 let (c, h, w) = args::expect_image(cx, entry, &from)?;
-                Some((Op::Flatten, Shape::Flat(c * h * w)))
+                // An image is within the limits (or unknown, `Flat(0)`), so is its length.
+                Some((Op::Flatten, Shape::Flat(limits::product(&[c, h, w])?)))
             }
             "input" => {
                 cx.error(entry.kind.span(), "`input` may only appear once, as the first entry");
@@ -401,20 +453,17 @@ fn input_shape(cx: &mut Ctxt, entry: &Entry) -> Option<Shape> {
         cx.error(args.paren.span.join(), USAGE);
         return None;
     }
-    match list.as_slice() {
-        [arg] => args::width(cx, &arg.value).map(Shape::Flat),
+    let shape = match list.as_slice() {
+        [arg] => Shape::Flat(args::width(cx, &arg.value)?),
         [c, h, w] => {
             let (c, h, w) = (args::width(cx, &c.value), args::width(cx, &h.value), args::width(cx, &w.value));
-            let (c, h, w) = (c?, h?, w?);
-            if c.checked_mul(h).and_then(|n| n.checked_mul(w)).is_none_or(|n| n > MAX_VALUES) {
-                cx.error(args.paren.span.join(), format_args!("an input image of {c}×{h}×{w} is too large"));
-                return None;
-            }
-            Some(Shape::Image { c, h, w })
+            Shape::Image { c: c?, h: h?, w: w? }
         }
         _ => {
             cx.error(args.paren.span.join(), USAGE);
-            None
+            return None;
         }
-    }
+    };
+    limits::tensor(cx, args.paren.span.join(), "the model's input", &shape.dims())?;
+    Some(shape)
 }

@@ -65,9 +65,10 @@ impl Model<'_> {
         out
     }
 
-    /// The number of parameters of the whole model.
+    /// The number of parameters of the whole model (at most
+    /// [`MAX_PARAMS`](crate::limits::MAX_PARAMS) in a checked model).
     pub fn param_count(&self) -> usize {
-        self.param_layers().iter().flat_map(|l| l.tensors()).map(|t| t.len()).sum()
+        self.param_layers().iter().flat_map(|l| l.tensors()).fold(0, |n, t| n.saturating_add(t.len()))
     }
 }
 
@@ -81,11 +82,21 @@ pub enum Shape {
 }
 
 impl Shape {
-    /// The number of values (the height of a sample's column).
+    /// The number of values (the height of a sample's column). Saturating: the checker
+    /// rejects a shape beyond [`MAX_TENSOR`](crate::limits::MAX_TENSOR) before anything
+    /// else asks, and until then (in messages) a saturated length is only ever compared.
     pub fn len(self) -> usize {
         match self {
             Shape::Flat(n) => n,
-            Shape::Image { c, h, w } => c * h * w,
+            Shape::Image { c, h, w } => c.saturating_mul(h).saturating_mul(w),
+        }
+    }
+
+    /// Its dimensions: `[n]`, or `[c, h, w]`.
+    pub fn dims(self) -> Vec<usize> {
+        match self {
+            Shape::Flat(n) => vec![n],
+            Shape::Image { c, h, w } => vec![c, h, w],
         }
     }
 

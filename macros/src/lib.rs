@@ -8,7 +8,8 @@
 //! collected `syn::Error` together with the full expansion when the declaration still
 //! describes a consistent model (an unknown layer is skipped, a misstated width corrected),
 //! or else a stand-in for the type, so one mistake does not cascade into unrelated errors
-//! where the model is used.
+//! where the model is used. The size limits of a model, and the checked arithmetic that
+//! enforces them, are in `limits`.
 
 mod args;
 mod ast;
@@ -17,6 +18,7 @@ mod expand;
 mod infer;
 mod ir;
 mod layers;
+mod limits;
 mod suggest;
 #[cfg(test)]
 mod tests;

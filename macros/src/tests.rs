@@ -74,3 +74,148 @@ fn odd_declarations_give_errors_not_panics() {
         assert!(code.contains("compile_error"), "{source} should be rejected, got {code}");
     }
 }
+
+/// Runs the macro on `source` (a `model!` body) and returns its output, or the panic
+/// message if it panicked: absurd specs must give errors, never panics.
+fn generate_str(source: &str) -> Result<String, String> {
+    let decl = match syn::parse_str::<crate::ast::ModelDecl>(source) {
+        Ok(decl) => decl,
+        Err(e) => return Ok(e.to_compile_error().to_string()),
+    };
+    std::panic::catch_unwind(|| crate::generate(&decl).to_string()).map_err(|payload| {
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default()
+    })
+}
+
+/// The error messages the macro emits for `source`, asserting it does not panic.
+fn errors_of(source: &str) -> Vec<String> {
+    let code = generate_str(source).unwrap_or_else(|panic| panic!("`{source}` panicked the macro: {panic}"));
+    let tokens: proc_macro2::TokenStream = code.parse().expect("the output is tokens");
+    let mut messages = Vec::new();
+    let mut tokens = tokens.into_iter().peekable();
+    while let Some(tree) = tokens.next() {
+        if let proc_macro2::TokenTree::Ident(ident) = &tree
+            && ident == "compile_error"
+        {
+            // `compile_error ! { "message" }` (or with parentheses)
+            tokens.next();
+            if let Some(proc_macro2::TokenTree::Group(group)) = tokens.next()
+                && let Ok(lit) = syn::parse2::<syn::LitStr>(group.stream())
+            {
+                messages.push(lit.value());
+            }
+        }
+    }
+    messages
+}
+
+/// Absurd sizes — each alone in a model — are rejected with an error, never a panic, an
+/// overflow or a model rustc would run out of memory building.
+#[test]
+fn absurd_sizes_are_rejected_without_panicking() {
+    let absurd = [
+        // The reported cases: a 10¹⁸-pixel input with a large padding, and a flat input of
+        // 2·10¹¹ that rustc then failed to build (21.5 GB) evaluating `ZERO`.
+        "struct A { input(1, 1000000000000000000, 1), conv2d(1, 3, padding = 16777216), flatten, dense(2) }",
+        "struct A { input(1, 1000000000, 1000000000), conv2d(1, 3, padding = 16777216), flatten, dense(2) }",
+        "struct A { input(200000000000), dense(2) }",
+        // Huge input, huge layers.
+        "struct A { input(18446744073709551615), dense(2) }",
+        "struct A { input(4294967296, 4294967296, 4294967296), flatten, dense(2) }",
+        "struct A { input(3, 100000, 100000), flatten, dense(2) }",
+        "struct A { input(2), dense(1000000000000) }",
+        "struct A { input(100000), dense(100000) }",
+        "struct A { input(16777216), dense(2) }",
+        // Huge padding, stride, kernel.
+        "struct A { input(1, 4, 4), conv2d(1, 3, padding = 16777216), flatten, dense(2) }",
+        "struct A { input(1, 4000, 4000), conv2d(1, 3, padding = 16777216), flatten, dense(2) }",
+        "struct A { input(1, 4, 4), conv2d(1, 3, stride = 16777217), flatten, dense(2) }",
+        "struct A { input(1, 4, 4), conv2d(16777216, 1), flatten, dense(2) }",
+        "struct A { input(1, 4, 4), conv2d(1, (16777216, 16777216), padding = 16777216), flatten, dense(2) }",
+        "struct A { input(4096, 64, 64), conv2d(4096, 3, padding = 1), flatten, dense(2) }",
+        "struct A { input(1, 16777216, 1), maxpool(16777216, stride = 1), flatten, dense(2) }",
+        // Nested flattens of huge shapes, and a residual around a huge layer.
+        "struct A { input(65536, 65536, 65536), residual { flatten }, flatten, dense(2) }",
+        "struct A { input(8), residual { dense(100000000), dense(8) }, dense(2) }",
+        // Literals that fit no integer type.
+        "struct A { input(99999999999999999999999), dense(2) }",
+        "struct A { input(1, 99999999999999999999999, 2), flatten, dense(2) }",
+        "struct A { input(2), dense(99999999999999999999999) }",
+        "struct A { input(2), dense(99999999999999999999999 -> 2) }",
+        "struct A { input(1, 4, 4), conv2d(99999999999999999999999, 3), flatten, dense(2) }",
+        // Too many parameters in total, each layer within bounds.
+        "struct A { input(4096), dense(4096), dense(4096), dense(4096), dense(4096), dense(4096) }",
+    ];
+    let mut failures = Vec::new();
+    for source in absurd {
+        match generate_str(source) {
+            Err(panic) => failures.push(format!("`{source}` panicked the macro: {panic}")),
+            Ok(_) if errors_of(source).is_empty() => failures.push(format!("`{source}` was accepted")),
+            Ok(_) => {}
+        }
+    }
+    assert!(failures.is_empty(), "absurd specs not rejected cleanly:\n{}", failures.join("\n"));
+}
+
+/// Real models stay well within the limits.
+#[test]
+fn real_models_are_within_the_limits() {
+    let fine = [
+        "struct A { input(784), dense(128), relu, dense(10) }",
+        "struct A { input(1, 28, 28), conv2d(32, 3, padding = 1), relu, maxpool(2), flatten, dense(10) }",
+        // A MobileNet-sized classifier head: millions of parameters.
+        "struct A { input(1024), dense(2048), relu, dense(1000) }",
+        "struct A { input(3, 224, 224), conv2d(32, 3, stride = 2, padding = 1), relu, \
+         conv2d(64, 3, stride = 2, padding = 1), relu, global_avgpool, dense(1000) }",
+    ];
+    for source in fine {
+        let errors = errors_of(source);
+        assert!(errors.is_empty(), "`{source}` should be accepted, got {errors:?}");
+    }
+}
+
+/// Limit errors name the layer, its size and the limit.
+#[test]
+fn limit_errors_name_the_layer_its_size_and_the_limit() {
+    let cases = [
+        (
+            "struct A { input(200000000000), dense(2) }",
+            "the model's input is 200000000000 values, over the limit of 16777216 (2^24)",
+        ),
+        (
+            "struct A { input(16777216), dense(2) }",
+            "the `weight` of layer 0 (dense 16777216 → 2) is 2 × 16777216 = 33554432 values, over the limit of 16777216 (2^24)",
+        ),
+        (
+            "struct A { input(64, 256, 256), conv2d(64, 3, padding = 1), flatten, dense(2) }",
+            "the patch matrix (C·KH·KW × OH·OW) of layer 0 (conv2d 64×256×256 → 64×256×256 (3×3, stride 1, padding 1)) \
+             is 64 × 3 × 3 × 256 × 256 = 37748736 values",
+        ),
+        (
+            "struct A { input(1, 4000, 4000), conv2d(1, 3, padding = 16777216), flatten, dense(2) }",
+            "the output of layer 0 (conv2d 1×4000×4000 → 1×33558430×33558430 (3×3, stride 1, padding 16777216)) \
+             is 1 × 33558430 × 33558430 = 1126168224064900 values",
+        ),
+        (
+            "struct A { input(1, 4294967296, 4294967296), flatten, dense(2) }",
+            "the model's input is 1 × 4294967296 × 4294967296 values (more than a `usize` can count)",
+        ),
+        (
+            "struct A { input(4096), dense(4096), dense(4096), dense(4096), dense(4096), dense(4096) }",
+            "with the 16781312 parameters of layer 3 (dense 4096 → 4096), the model holds 67125248, \
+             over the limit of 67108864 (2^26) parameters",
+        ),
+        ("struct A { input(99999999999999999999999), dense(2) }", "this width does not fit in a `usize`"),
+    ];
+    for (source, expected) in cases {
+        let errors = errors_of(source);
+        assert!(
+            errors.len() == 1 && errors[0].starts_with(expected),
+            "`{source}` should be rejected once with `{expected}…`, got {errors:?}"
+        );
+    }
+}

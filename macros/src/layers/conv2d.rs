@@ -3,7 +3,7 @@
 
 use super::window::Window;
 use super::{Kind, Runtime, TensorSpec};
-use crate::args::{self, MAX_VALUES};
+use crate::args;
 use crate::ast::Entry;
 use crate::ctxt::Ctxt;
 use crate::infer::Upstream;
@@ -49,20 +49,10 @@ pub fn infer(cx: &mut Ctxt, entry: &Entry, from: &Upstream) -> Option<(Box<dyn K
     let exact = exact.map_or(Some(false), |e| args::flag(cx, e, "exact"));
     let image = args::expect_image(cx, entry, from);
     let (oc, (kh, kw), stride, padding, exact) = (oc?, kernel?, stride?, padding?, exact?);
-    let (c, h, w) = image?;
+    let (_, h, w) = image?;
     let window = Window { name: "conv2d", what: "kernel", kh, kw, stride, padding, exact };
     let (oh, ow) = window.output(cx, entry, from, h, w)?;
-    let taps = c.checked_mul(kh).and_then(|n| n.checked_mul(kw));
-    let weights = taps.and_then(|n| n.checked_mul(oc));
-    let outputs = oc.checked_mul(oh).and_then(|n| n.checked_mul(ow));
-    let patches = taps.and_then(|n| n.checked_mul(oh * ow));
-    if [weights, outputs, patches].iter().any(|n| n.is_none_or(|n| n > MAX_VALUES)) {
-        cx.error(
-            entry.kind.span(),
-            format_args!("a conv2d layer from {c}×{h}×{w} to {oc} channels is too large"),
-        );
-        return None;
-    }
+    // Its weight, output and patch matrix are held to the limits by the checker (`limits`).
     Some((Box::new(Conv2d { kh, kw, stride, padding }), Shape::Image { c: oc, h: oh, w: ow }))
 }
 
@@ -75,8 +65,10 @@ impl Kind for Conv2d {
     fn runtime(&self, io: Io) -> Runtime {
         let ((c, h, w), (oc, oh, ow)) = (io.input.chw(), io.output.chw());
         let Conv2d { kh, kw, stride, padding } = *self;
-        let dims =
-            vec![c, h, w, oc, kh, kw, stride, padding, oh, ow, c * h * w, oc * oh * ow, c * kh * kw, oh * ow];
+        // Every product is within `limits::MAX_TENSOR`: the checker has checked the input,
+        // the output and the patch matrix (`C·KH·KW × OH·OW`).
+        let (len, out_len) = (io.input.len(), io.output.len());
+        let dims = vec![c, h, w, oc, kh, kw, stride, padding, oh, ow, len, out_len, c * kh * kw, oh * ow];
         Runtime::with_params("Conv2d", dims)
     }
 
@@ -88,5 +80,11 @@ impl Kind for Conv2d {
 
     fn needs_scratch(&self) -> bool {
         true
+    }
+
+    fn scratch_tensors(&self, io: Io) -> Vec<(&'static str, Vec<usize>)> {
+        let ((c, ..), (_, oh, ow)) = (io.input.chw(), io.output.chw());
+        // The runtime's per-sample `L × K` patch matrix (and as large a gradient of it).
+        vec![("patch matrix (C·KH·KW × OH·OW)", vec![c, self.kh, self.kw, oh, ow])]
     }
 }

@@ -10,7 +10,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use super::{Kind, Runtime, TensorSpec};
-use crate::args::{self, MAX_VALUES};
+use crate::args;
 use crate::ast::{Arg, Entry};
 use crate::ctxt::Ctxt;
 use crate::infer::Upstream;
@@ -48,12 +48,8 @@ pub fn infer(cx: &mut Ctxt, entry: &Entry, from: &Upstream) -> Option<(Box<dyn K
             ),
         );
     }
-    let out = out?;
-    if width != 0 && out.checked_mul(width).and_then(|n| n.checked_add(out)).is_none_or(|n| n > MAX_VALUES) {
-        cx.error(entry.kind.span(), format_args!("a dense layer of {width} → {out} is too large to store"));
-        return None;
-    }
-    Some((Box::new(Dense), Shape::Flat(out)))
+    // Its weight and output are held to the limits by the checker (`limits`).
+    Some((Box::new(Dense), Shape::Flat(out?)))
 }
 
 /// Reports a `dense(N -> M)` whose stated `N` disagrees with the running width.
@@ -95,7 +91,7 @@ impl Kind for Dense {
 
     fn forward_one_inline(&self, io: Io, layer: &TokenStream, input: &TokenStream) -> Option<TokenStream> {
         let (i, o) = (io.input.len(), io.output.len());
-        if i * o > MAX_UNROLLED {
+        if i.saturating_mul(o) > MAX_UNROLLED {
             return None;
         }
         let rows = (0..o).map(|r| {

@@ -57,6 +57,14 @@ pub trait Kind {
         false
     }
 
+    /// The per-sample buffers of its `Scratch` that may outgrow its parameters and output
+    /// (a convolution's patch matrix), named and with their dimensions, for the size
+    /// limits of [`limits`](crate::limits).
+    fn scratch_tensors(&self, io: Io) -> Vec<(&'static str, Vec<usize>)> {
+        let _ = io;
+        Vec::new()
+    }
+
     /// Whether this is `softmax`: allowed only last, as an inference head that training skips.
     fn is_head(&self) -> bool {
         false
@@ -115,9 +123,10 @@ impl TensorSpec {
         TensorSpec { param, shape, transposed: false }
     }
 
-    /// The number of values.
+    /// The number of values (saturating: the checker rejects a tensor beyond
+    /// [`MAX_TENSOR`](crate::limits::MAX_TENSOR) before anything else asks).
     pub fn len(&self) -> usize {
-        self.shape.iter().product()
+        self.shape.iter().fold(1usize, |n, &d| n.saturating_mul(d))
     }
 }
 

@@ -30,12 +30,14 @@ impl Window<'_> {
         w: usize,
     ) -> Option<(usize, usize)> {
         let Window { name, what, kh, kw, stride, padding, exact } = *self;
-        let (ph, pw) = (h + 2 * padding, w + 2 * padding);
+        // Sides within `MAX_TENSOR` and paddings within `MAX_ARG` cannot overflow here; a
+        // side that would is reported as a window that does not fit.
+        let (ph, pw) = (padded(h, padding), padded(w, padding));
         let (Some(oh), Some(ow)) = (along(h, padding, kh, stride), along(w, padding, kw, stride)) else {
-            let padded = if padding == 0 {
-                String::new()
-            } else {
-                format!(", which is {ph}×{pw} with padding {padding}")
+            let padded = match (ph, pw) {
+                _ if padding == 0 => String::new(),
+                (Some(ph), Some(pw)) => format!(", which is {ph}×{pw} with padding {padding}"),
+                _ => format!(", padded by {padding}"),
             };
             cx.error(
                 entry.kind.span(),
@@ -48,6 +50,8 @@ impl Window<'_> {
             );
             return None;
         };
+        // `along` succeeded, so both padded sides exist and hold the window.
+        let (ph, pw) = (ph.unwrap_or(0), pw.unwrap_or(0));
         let (left_h, left_w) = ((ph - kh) % stride, (pw - kw) % stride);
         if exact && (left_h != 0 || left_w != 0) {
             let unused = match (left_h, left_w) {
@@ -74,8 +78,13 @@ impl Window<'_> {
 /// window of `k` moved by `stride`: `(n + 2·pad − k) / stride + 1`, or `None` if the
 /// window is larger than the padded input.
 fn along(n: usize, pad: usize, k: usize, stride: usize) -> Option<usize> {
-    let padded = n + 2 * pad;
-    (k <= padded).then(|| (padded - k) / stride + 1)
+    let padded = padded(n, pad)?;
+    (k <= padded && stride > 0).then(|| (padded - k) / stride + 1)
+}
+
+/// `n + 2·pad`, or `None` on overflow.
+fn padded(n: usize, pad: usize) -> Option<usize> {
+    pad.checked_mul(2)?.checked_add(n)
 }
 
 /// `the last row`, `the last 2 columns`.
