@@ -26,6 +26,12 @@ mod weights;
 
 use proc_macro2::TokenStream;
 
+// Under `--cfg fuzzing` (which cargo-fuzz passes, with an explicit `--target`, so the
+// proc macro built for the host is never affected) these sources are not a proc-macro crate
+// but an ordinary library of the fuzz crate (`fuzz/Cargo.toml`): a proc-macro crate cannot
+// be linked into a fuzz target. There `model` is left out (it would need the compiler's
+// `proc_macro` bridge) and `fuzz_spec` is the entry point.
+#[cfg(not(fuzzing))]
 #[doc = include_str!("../GRAMMAR.md")]
 #[proc_macro]
 pub fn model(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
@@ -33,6 +39,18 @@ pub fn model(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
         Ok(decl) => generate(&decl).into(),
         Err(err) => err.to_compile_error().into(),
     }
+}
+
+/// The `model_spec` fuzz target's entry point: what `model!` would emit for a declaration written as
+/// `source` (its body, `struct Name { … }`), or `None` if `source` is not even Rust tokens.
+/// Weight files are not read (see [`weights`]).
+#[cfg(fuzzing)]
+pub fn fuzz_spec(source: &str) -> Option<TokenStream> {
+    let tokens: TokenStream = source.parse().ok()?;
+    Some(match syn::parse2::<ast::ModelDecl>(tokens) {
+        Ok(decl) => generate(&decl),
+        Err(err) => err.to_compile_error(),
+    })
 }
 
 /// Everything the macro emits for a parsed declaration: the errors, and the model's code
