@@ -9,11 +9,13 @@
 //! value := '-'? number | true | false | identifier | '(' value, … ')'
 //! ```
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Attribute, Ident, Lit, LitBool, Token, Visibility, braced, parenthesized, token};
+
+use crate::limits;
 
 /// `#[attrs] vis struct Name { entries }`.
 pub struct ModelDecl {
@@ -89,6 +91,33 @@ impl Arg {
     }
 }
 
+/// Parses the macro's input, after checking that its brackets nest at most
+/// [`MAX_NESTING`](limits::MAX_NESTING) deep: syn builds its token buffer recursively, so
+/// thousands of nested `(` would overflow the stack (aborting the compiler) before any error
+/// could be reported. The check itself walks the tokens with a stack of its own.
+pub fn parse(tokens: TokenStream) -> syn::Result<ModelDecl> {
+    let mut open = vec![tokens.clone().into_iter()];
+    while let Some(tokens) = open.last_mut() {
+        match tokens.next() {
+            Some(TokenTree::Group(group)) if open.len() > limits::MAX_NESTING => {
+                return Err(syn::Error::new(
+                    group.span_open(),
+                    format_args!(
+                        "brackets nested more than {} deep; a model declaration never needs that many",
+                        limits::MAX_NESTING
+                    ),
+                ));
+            }
+            Some(TokenTree::Group(group)) => open.push(group.stream().into_iter()),
+            Some(_) => {}
+            None => {
+                open.pop();
+            }
+        }
+    }
+    syn::parse2(tokens)
+}
+
 impl Parse for ModelDecl {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let attrs = input.call(Attribute::parse_outer)?;
@@ -136,6 +165,17 @@ impl Parse for Entry {
             .parse()
             .map_err(|e| syn::Error::new(e.span(), "expected a layer, such as `dense(128)` or `relu`"))?;
         let (name, kind) = if input.peek(Token![:]) && !input.peek(Token![::]) {
+            if first.to_string().starts_with("r#") {
+                // A name is also the prefix of tensor names (`name.weight`), where `r#` has
+                // no place; and `r#type_0` (a nested layer's field) is no identifier.
+                return Err(syn::Error::new(
+                    first.span(),
+                    format_args!(
+                        "a raw identifier cannot name a layer (it prefixes the layer's tensor names); \
+                         choose a name that is not a keyword instead of `{first}`"
+                    ),
+                ));
+            }
             input.parse::<Token![:]>()?;
             let kind: Ident = input
                 .parse()

@@ -12,7 +12,7 @@
 //! spec with several mistakes reports all of them.
 
 use proc_macro2::TokenStream;
-use quote::{ToTokens, quote};
+use quote::{ToTokens, format_ident, quote};
 use syn::{Attribute, Ident, LitStr, Path};
 
 use crate::args;
@@ -167,7 +167,10 @@ impl Checker {
             let field = match (&entry.name, parent) {
                 (Some(name), _) => name.clone(),
                 (None, None) => Ident::new(&format!("layer{index}"), entry.kind.span()),
-                (None, Some(p)) => Ident::new(&format!("{}_{index}", p.field), entry.kind.span()),
+                (None, Some(p)) => {
+                    let field = format_ident!("{}_{index}", p.field);
+                    Ident::new(&field.to_string(), entry.kind.span())
+                }
             };
             let from = Upstream { prev: layers.last(), parent, shape };
             let mut layer = Layer {

@@ -35,7 +35,7 @@ use proc_macro2::TokenStream;
 #[doc = include_str!("../GRAMMAR.md")]
 #[proc_macro]
 pub fn model(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
-    match syn::parse::<ast::ModelDecl>(input) {
+    match ast::parse(input.into()) {
         Ok(decl) => generate(&decl).into(),
         Err(err) => err.to_compile_error().into(),
     }
@@ -47,7 +47,7 @@ pub fn model(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
 #[cfg(fuzzing)]
 pub fn fuzz_spec(source: &str) -> Option<TokenStream> {
     let tokens: TokenStream = source.parse().ok()?;
-    Some(match syn::parse2::<ast::ModelDecl>(tokens) {
+    Some(match ast::parse(tokens) {
         Ok(decl) => generate(&decl),
         Err(err) => err.to_compile_error(),
     })

@@ -18,6 +18,9 @@
 //! - [`MAX_ARG`]: the largest kernel size, stride or padding, 2²⁴; with every activation
 //!   within [`MAX_TENSOR`] it keeps each intermediate (a padded side is at most 3·2²⁴) far
 //!   from overflowing even a 32-bit `usize`.
+//! - [`MAX_NESTING`]: the deepest brackets may nest, 32, checked before syn parses the
+//!   input (its token buffer is built recursively: 20 000 nested `(` overflowed the stack
+//!   of the `model_spec` fuzz target).
 //!
 //! Beyond these the generated code would still be well-typed, but rustc would spend
 //! minutes and gigabytes (a 2·10¹¹-wide input exhausted 21.5 GB evaluating `ZERO`), and
@@ -37,6 +40,10 @@ pub const MAX_PARAMS: usize = 1 << 26;
 
 /// The largest kernel size, stride or padding: 2²⁴.
 pub const MAX_ARG: usize = 1 << 24;
+
+/// The deepest brackets may nest in a declaration (the model's braces, a `residual` block's,
+/// an argument list's parentheses, …): 32, ample for `residual` blocks nested 30 deep.
+pub const MAX_NESTING: usize = 32;
 
 /// `16777216 (2^24)`: how messages state a limit.
 pub fn show(limit: usize) -> String {

@@ -67,18 +67,19 @@ fn odd_declarations_give_errors_not_panics() {
         "struct A { input(2), dense(2 -> 3 -> 4) }",
         "struct A { input(1, 4, 4), maxpool((2, 2)), avgpool(9) }",
         "#[model(scalar = i8, crate = 3, weights = 4)] struct A { input(2), dense(1) }",
+        // A raw identifier as a name (the field of a nested layer was `r#type_0`).
+        "struct A { input(2), r#type: residual { dense(2) }, dense(1) }",
+        "struct A { input(2), r#dense, dense(1) }",
     ];
     for source in odd {
-        let Ok(decl) = syn::parse_str::<crate::ast::ModelDecl>(source) else { continue };
-        let code = crate::generate(&decl).to_string();
-        assert!(code.contains("compile_error"), "{source} should be rejected, got {code}");
+        assert!(!errors_of(source).is_empty(), "{source} should be rejected");
     }
 }
 
 /// Runs the macro on `source` (a `model!` body) and returns its output, or the panic
 /// message if it panicked: absurd specs must give errors, never panics.
 fn generate_str(source: &str) -> Result<String, String> {
-    let decl = match syn::parse_str::<crate::ast::ModelDecl>(source) {
+    let decl = match crate::ast::parse(source.parse().expect("test sources are tokens")) {
         Ok(decl) => decl,
         Err(e) => return Ok(e.to_compile_error().to_string()),
     };
@@ -218,4 +219,21 @@ fn limit_errors_name_the_layer_its_size_and_the_limit() {
             "`{source}` should be rejected once with `{expected}…`, got {errors:?}"
         );
     }
+}
+
+/// Brackets nested thousands deep are an error, not a stack overflow in syn; residual
+/// blocks nested as deep as the limit allows are checked quickly.
+#[test]
+fn deep_nesting_is_rejected_without_overflowing_the_stack() {
+    let parens = format!("struct A {{ input({}{}), dense(2) }}", "(".repeat(20_000), ")".repeat(20_000));
+    let errors = errors_of(&parens);
+    assert!(
+        errors.len() == 1 && errors[0].starts_with("brackets nested more than 32 deep"),
+        "got {errors:?}"
+    );
+    let deep = |n: usize| {
+        format!("struct A {{ input(2), {} dense(2) {} }}", "residual { ".repeat(n), " }".repeat(n))
+    };
+    assert!(errors_of(&deep(31))[0].starts_with("brackets nested more than 32 deep"));
+    assert!(errors_of(&deep(30)).is_empty(), "{:?}", errors_of(&deep(30)));
 }
