@@ -237,3 +237,15 @@ fn deep_nesting_is_rejected_without_overflowing_the_stack() {
     assert!(errors_of(&deep(31))[0].starts_with("brackets nested more than 32 deep"));
     assert!(errors_of(&deep(30)).is_empty(), "{:?}", errors_of(&deep(30)));
 }
+
+/// A weight file is read no further than a header and the model's parameters can take, so
+/// a wrong path cannot exhaust the compiler's memory (or, for `/dev/zero`, never finish).
+#[cfg(unix)]
+#[test]
+fn endless_weight_files_are_rejected() {
+    let errors = errors_of("#[model(weights = \"/dev/zero\")] struct A { input(2), dense(1) }");
+    assert!(
+        errors.len() == 1 && errors[0].starts_with("weight file `/dev/zero` is larger than 100000032 bytes"),
+        "got {errors:?}"
+    );
+}

@@ -24,6 +24,7 @@
 //! constant is one array of the model's length reinterpreted as the model.
 
 use std::collections::BTreeSet;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use proc_macro2::{Literal, TokenStream};
@@ -33,6 +34,9 @@ use syn::LitStr;
 
 use crate::ctxt::Ctxt;
 use crate::ir::Model;
+
+/// The largest safetensors header, as the `safetensors` crate caps it.
+const MAX_HEADER: u64 = 100_000_000;
 
 /// How many tensor names an error lists before eliding the rest.
 const LISTED_NAMES: usize = 10;
@@ -67,7 +71,27 @@ fn bake(cx: &mut Ctxt, model: &Model, file: &LitStr) -> Option<TokenStream> {
         return None;
     }
     let path = resolve(file);
-    let bytes = match std::fs::read(&path) {
+    // The file holds a header (which safetensors caps at 100 MB) and the model's parameters,
+    // at most 8 bytes each: reading no further keeps a wrong path (`/dev/zero`, a data set)
+    // from exhausting the compiler's memory.
+    let count = model.param_count();
+    let max = (count as u64).saturating_mul(8).saturating_add(MAX_HEADER + 8);
+    let read = std::fs::File::open(&path).and_then(|f| {
+        let mut bytes = Vec::new();
+        f.take(max + 1).read_to_end(&mut bytes)?;
+        Ok(bytes)
+    });
+    let bytes = match read {
+        Ok(bytes) if bytes.len() as u64 > max => {
+            cx.error(
+                file.span(),
+                format_args!(
+                    "weight file `{written}` is larger than {max} bytes, more than a safetensors header \
+                     and the model's {count} parameters take; is it the right file?"
+                ),
+            );
+            return None;
+        }
         Ok(bytes) => bytes,
         Err(e) => {
             cx.error(
