@@ -42,7 +42,7 @@ for target in "${targets[@]}"; do
 done
 
 if [ "${#failed[@]}" -gt 0 ]; then
-    echo "fuzz/smoke.sh: FAILED: ${failed[*]} (inputs in fuzz/artifacts/; see fuzz/README.md)" >&2
+    echo "fuzz/smoke.sh: FAILED: ${failed[*]} (a build error is above; a crashing input is in fuzz/artifacts/TARGET/, see fuzz/README.md)" >&2
     exit 1
 fi
 echo "fuzz/smoke.sh: ${targets[*]}: no crash in ${seconds}s each" >&2
