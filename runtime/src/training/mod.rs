@@ -20,7 +20,8 @@ pub use self::loss::{LabelOutOfRange, Loss, MeanSquaredError, SoftmaxCrossEntrop
 pub use self::metrics::ConfusionMatrix;
 pub use self::metrics::Metrics;
 pub use self::optim::{
-    Adam, AdamConfig, AdamForm, InvalidHyperparameter, Momentum, Optimizer, OptimizerState, Sgd, Update,
+    Adam, AdamConfig, AdamForm, InvalidHyperparameter, Momentum, Optimizer, OptimizerState, Sgd,
+    StateTensors, StateTensorsMut, Update,
 };
 #[cfg(feature = "std")]
 pub use self::parallel::ParallelTrainer;

@@ -64,6 +64,12 @@ pub trait Optimizer<M: Parameters> {
     }
 }
 
+/// An optimizer's state tensors, each with its name ([`OptimizerState`]).
+pub type StateTensors<'a, M> = [(&'static str, &'a M)];
+
+/// An optimizer's state tensors, mutably, each with its name ([`OptimizerState`]).
+pub type StateTensorsMut<'a, M> = [(&'static str, &'a mut M)];
+
 /// An optimizer whose state can be saved in a checkpoint and restored from one
 /// ([`save_checkpoint`](crate::io::save_checkpoint),
 /// [`load_checkpoint`](crate::io::load_checkpoint)), so that a resumed run continues
@@ -74,10 +80,10 @@ pub trait Optimizer<M: Parameters> {
 /// [`Sgd`] — and a step count.
 pub trait OptimizerState<M: Parameters>: Optimizer<M> {
     /// Calls `f` once with every state tensor and its name.
-    fn state(&self, f: &mut dyn FnMut(&[(&'static str, &M)]));
+    fn state(&self, f: &mut dyn FnMut(&StateTensors<'_, M>));
 
     /// Calls `f` once with every state tensor, mutably, and its name.
-    fn state_mut(&mut self, f: &mut dyn FnMut(&mut [(&'static str, &mut M)]));
+    fn state_mut(&mut self, f: &mut dyn FnMut(&mut StateTensorsMut<'_, M>));
 
     /// The number of updates applied so far (what bias corrections depend on).
     fn steps(&self) -> u64 {
@@ -91,31 +97,31 @@ pub trait OptimizerState<M: Parameters>: Optimizer<M> {
 }
 
 impl<M: Parameters> OptimizerState<M> for Sgd {
-    fn state(&self, f: &mut dyn FnMut(&[(&'static str, &M)])) {
+    fn state(&self, f: &mut dyn FnMut(&StateTensors<'_, M>)) {
         f(&[]);
     }
 
-    fn state_mut(&mut self, f: &mut dyn FnMut(&mut [(&'static str, &mut M)])) {
+    fn state_mut(&mut self, f: &mut dyn FnMut(&mut StateTensorsMut<'_, M>)) {
         f(&mut []);
     }
 }
 
 impl<M: Parameters, S: DerefMut<Target = M>> OptimizerState<M> for Momentum<S> {
-    fn state(&self, f: &mut dyn FnMut(&[(&'static str, &M)])) {
+    fn state(&self, f: &mut dyn FnMut(&StateTensors<'_, M>)) {
         f(&[("momentum_buffer", &*self.velocity)]);
     }
 
-    fn state_mut(&mut self, f: &mut dyn FnMut(&mut [(&'static str, &mut M)])) {
+    fn state_mut(&mut self, f: &mut dyn FnMut(&mut StateTensorsMut<'_, M>)) {
         f(&mut [("momentum_buffer", &mut *self.velocity)]);
     }
 }
 
 impl<M: Parameters, S: DerefMut<Target = M>> OptimizerState<M> for Adam<S> {
-    fn state(&self, f: &mut dyn FnMut(&[(&'static str, &M)])) {
+    fn state(&self, f: &mut dyn FnMut(&StateTensors<'_, M>)) {
         f(&[("exp_avg", &*self.m), ("exp_avg_sq", &*self.v)]);
     }
 
-    fn state_mut(&mut self, f: &mut dyn FnMut(&mut [(&'static str, &mut M)])) {
+    fn state_mut(&mut self, f: &mut dyn FnMut(&mut StateTensorsMut<'_, M>)) {
         f(&mut [("exp_avg", &mut *self.m), ("exp_avg_sq", &mut *self.v)]);
     }
 
