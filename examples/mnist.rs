@@ -10,14 +10,11 @@
 
 mod common;
 
-use std::fs;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use common::AnyResult;
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use staticnn::prelude::*;
 use staticnn::{Dataset, Split, with_batch_size};
 
@@ -53,6 +50,9 @@ Usage: cargo run --release --example mnist -- [FLAGS]
   --data-dir DIR     directory of the four MNIST IDX files, gzipped or not [default: data/mnist]
   --out DIR          where the weights and the training curves go [default: out]
   --eval WEIGHTS     only evaluate these saved weights on the test set, with a confusion matrix
+  --init WEIGHTS     start from these weights instead of a random initialisation
+  --resume FILE      continue the run saved in this checkpoint (DIR/mnist.checkpoint.safetensors,
+                     written at the end of every run) up to --epochs epochs in all
   --seed-replica     reproduce the original reference program: no activation between the dense
                      layers, N(0, 1) weights and biases, full-batch Adam with Keras defaults
   -h, --help         print this help
@@ -69,6 +69,8 @@ struct Args {
     data_dir: PathBuf,
     out: PathBuf,
     eval: Option<PathBuf>,
+    init: Option<PathBuf>,
+    resume: Option<PathBuf>,
     seed_replica: bool,
 }
 
@@ -84,6 +86,8 @@ impl Args {
             data_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist")),
             out: PathBuf::from("out"),
             eval: None,
+            init: None,
+            resume: None,
             seed_replica: false,
         };
         let mut flags = lexopt::Parser::from_env();
@@ -97,6 +101,8 @@ impl Args {
                 Long("data-dir") => args.data_dir = flags.value()?.into(),
                 Long("out") => args.out = flags.value()?.into(),
                 Long("eval") => args.eval = Some(flags.value()?.into()),
+                Long("init") => args.init = Some(flags.value()?.into()),
+                Long("resume") => args.resume = Some(flags.value()?.into()),
                 Long("seed-replica") => args.seed_replica = true,
                 Long("help") | Short('h') => common::help(HELP),
                 _ => return Err(flag.unexpected()),
@@ -156,23 +162,41 @@ fn train_or_eval<const B: usize>(
     let epochs = args.epochs.unwrap_or(5);
     let mut model = Mnist::new_boxed(Init::GlorotUniform, args.seed);
     let mut adam = Adam::new(AdamConfig::with_lr(args.lr));
-    let mut rng = StdRng::seed_from_u64(args.seed);
+    let steps_per_epoch = train.len().div_ceil(B);
+    let first = common::start_run(
+        &mut *model,
+        &mut adam,
+        args.init.as_deref(),
+        args.resume.as_deref(),
+        steps_per_epoch,
+    )?;
     println!(
-        "Training 784 → dense 128 → relu → dense 10 ({} parameters), Adam lr {}, batch {B}, {epochs} epochs, seed {}",
+        "Training 784 → dense 128 → relu → dense 10 ({} parameters), Adam lr {}, batch {B}, epochs {first}–{epochs}, seed {}",
         Mnist::LEN,
         args.lr,
         args.seed
     );
-    let history =
-        common::train_epochs(&mut trainer, &mut *model, &mut adam, train, test, epochs, &mut rng, false)?;
+    let history = common::train_epochs(
+        &mut trainer,
+        &mut *model,
+        &mut adam,
+        train,
+        test,
+        first..=epochs,
+        args.seed,
+        false,
+    )?;
 
-    fs::create_dir_all(&args.out).map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
-    let weights = args.out.join("mnist.safetensors");
-    staticnn::save_safetensors(&*model, &weights)?;
+    let (weights, checkpoint) = common::save_run(&args.out, "mnist", &*model, &adam)?;
     let picture = args.out.join("mnist_training.svg");
     let title = format!("MNIST MLP, Adam lr {}, batch {B}, seed {}", args.lr, args.seed);
     common::plot(&history, &picture, &title)?;
-    println!("Saved the weights to {} and the training curves to {}", weights.display(), picture.display());
+    println!(
+        "Saved the weights to {}, a checkpoint to {} and the training curves to {}",
+        weights.display(),
+        checkpoint.display(),
+        picture.display()
+    );
     println!("Evaluate them again with: cargo run --release --example mnist -- --eval {}", weights.display());
     Ok(())
 }
@@ -183,18 +207,32 @@ fn seed_replica(args: &Args, train: &Dataset, test: &Dataset) -> AnyResult<()> {
     let epochs = args.epochs.unwrap_or(100);
     let mut model = Replica::new_boxed(Init::Normal { mean: 0.0, std: 1.0 }, args.seed);
     let mut adam = Adam::new(AdamConfig { lr: args.lr, ..AdamConfig::keras() });
+    let first = common::start_run(&mut *model, &mut adam, args.init.as_deref(), args.resume.as_deref(), 1)?;
     let mut trainer = Replica::trainer::<FULL>();
-    let mut rng = StdRng::seed_from_u64(args.seed);
     println!(
         "Seed replica: 784 → dense 128 → dense 10 (no activation), N(0, 1) weights and biases, \
-         full-batch Adam (lr {}, ε 1e-7), {epochs} epochs",
+         full-batch Keras Adam (lr {}, ε 1e-7), epochs {first}–{epochs}; each line: the loss before the \
+         epoch's step, both accuracies after it",
         args.lr
     );
-    let history =
-        common::train_epochs(&mut trainer, &mut *model, &mut adam, train, test, epochs, &mut rng, true)?;
-    fs::create_dir_all(&args.out).map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+    let history = common::train_epochs(
+        &mut trainer,
+        &mut *model,
+        &mut adam,
+        train,
+        test,
+        first..=epochs,
+        args.seed,
+        true,
+    )?;
+    let (weights, checkpoint) = common::save_run(&args.out, "mnist_seed_replica", &*model, &adam)?;
     let picture = args.out.join("mnist_seed_replica.svg");
     common::plot(&history, &picture, "Seed replica: full-batch Adam, N(0, 1) init, no activation")?;
-    println!("Saved the training curves to {}", picture.display());
+    println!(
+        "Saved the weights to {}, a checkpoint to {} and the training curves to {}",
+        weights.display(),
+        checkpoint.display(),
+        picture.display()
+    );
     Ok(())
 }

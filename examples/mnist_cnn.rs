@@ -21,14 +21,11 @@
 
 mod common;
 
-use std::fs;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use common::AnyResult;
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use staticnn::prelude::*;
 use staticnn::{Dataset, Split, with_batch_size};
 
@@ -60,6 +57,9 @@ Usage: cargo run --release --example mnist_cnn -- [FLAGS]
   --data-dir DIR     directory of the four MNIST IDX files, gzipped or not [default: data/mnist]
   --out DIR          where the weights and the training curves go [default: out]
   --eval WEIGHTS     only evaluate these saved weights on the test set, with a confusion matrix
+  --init WEIGHTS     start from these weights instead of PyTorch's default initialisation
+  --resume FILE      continue the run saved in this checkpoint (DIR/mnist_cnn.checkpoint.safetensors,
+                     written at the end of every run) up to --epochs epochs in all
   --raw-pixels       feed the pixels as loaded, in [0, 1], instead of standardised with MNIST's
                      mean and deviation (weights must be evaluated the way they were trained)
   -h, --help         print this help
@@ -76,6 +76,8 @@ struct Args {
     data_dir: PathBuf,
     out: PathBuf,
     eval: Option<PathBuf>,
+    init: Option<PathBuf>,
+    resume: Option<PathBuf>,
     raw_pixels: bool,
 }
 
@@ -91,6 +93,8 @@ impl Args {
             data_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist")),
             out: PathBuf::from("out"),
             eval: None,
+            init: None,
+            resume: None,
             raw_pixels: false,
         };
         let mut flags = lexopt::Parser::from_env();
@@ -104,6 +108,8 @@ impl Args {
                 Long("data-dir") => args.data_dir = flags.value()?.into(),
                 Long("out") => args.out = flags.value()?.into(),
                 Long("eval") => args.eval = Some(flags.value()?.into()),
+                Long("init") => args.init = Some(flags.value()?.into()),
+                Long("resume") => args.resume = Some(flags.value()?.into()),
                 Long("raw-pixels") => args.raw_pixels = true,
                 Long("help") | Short('h') => common::help(HELP),
                 _ => return Err(flag.unexpected()),
@@ -169,34 +175,37 @@ fn train_or_eval<const B: usize>(
     // PyTorch's default initialisation of `nn.Conv2d` and `nn.Linear`.
     let mut model = MnistCnn::new_boxed(Init::PyTorch, args.seed);
     let mut adam = Adam::new(AdamConfig::with_lr(args.lr));
-    let mut rng = StdRng::seed_from_u64(args.seed);
+    let steps_per_epoch = train.len().div_ceil(B);
+    let first = common::start_run(
+        &mut *model,
+        &mut adam,
+        args.init.as_deref(),
+        args.resume.as_deref(),
+        steps_per_epoch,
+    )?;
     println!(
         "Training conv 16 → maxpool → conv 32 → maxpool → dense 128 → dense 10 ({} parameters), \
-         Adam lr {}, batch {B}, {} epochs, seed {}, {} pixels",
+         Adam lr {}, batch {B}, epochs {first}–{}, seed {}, {} pixels",
         MnistCnn::LEN,
         args.lr,
         args.epochs,
         args.seed,
         if args.raw_pixels { "raw" } else { "standardised" }
     );
-    let history = common::train_epochs(
-        &mut trainer,
-        &mut *model,
-        &mut adam,
-        train,
-        test,
-        args.epochs,
-        &mut rng,
-        false,
-    )?;
+    let epochs = first..=args.epochs;
+    let history =
+        common::train_epochs(&mut trainer, &mut *model, &mut adam, train, test, epochs, args.seed, false)?;
 
-    fs::create_dir_all(&args.out).map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
-    let weights = args.out.join("mnist_cnn.safetensors");
-    staticnn::save_safetensors(&*model, &weights)?;
+    let (weights, checkpoint) = common::save_run(&args.out, "mnist_cnn", &*model, &adam)?;
     let picture = args.out.join("mnist_cnn_training.svg");
     let title = format!("MNIST CNN, Adam lr {}, batch {B}, seed {}", args.lr, args.seed);
     common::plot(&history, &picture, &title)?;
-    println!("Saved the weights to {} and the training curves to {}", weights.display(), picture.display());
+    println!(
+        "Saved the weights to {}, a checkpoint to {} and the training curves to {}",
+        weights.display(),
+        checkpoint.display(),
+        picture.display()
+    );
     let raw = if args.raw_pixels { " --raw-pixels" } else { "" };
     println!(
         "Evaluate them again with: cargo run --release --example mnist_cnn -- --eval {}{raw}",

@@ -1,17 +1,20 @@
-//! What the MNIST examples share: the epoch loop with its progress bar and per-epoch line,
-//! evaluation of saved weights with a confusion matrix, and the training-curve picture.
+//! What the MNIST examples share: where a run starts (`--init`, `--resume`), the epoch loop
+//! with its progress bar and per-epoch line, saving weights and checkpoints, evaluation of
+//! saved weights with a confusion matrix, and the training-curve picture.
 
 use std::error::Error;
 use std::fs;
 use std::io::{IsTerminal, stdout};
-use std::path::Path;
+use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rand::SeedableRng;
 use rand::rngs::StdRng;
 use staticnn::prelude::*;
-use staticnn::{ConfusionMatrix, Dataset, Metrics};
+use staticnn::{ConfusionMatrix, Dataset, Metrics, OptimizerState, Parameters};
 
 /// Any error, reported by [`exit`].
 pub type AnyResult<T> = Result<T, Box<dyn Error>>;
@@ -53,37 +56,87 @@ pub struct EpochReport {
     pub seconds: f64,
 }
 
-/// Trains `epochs` epochs with Adam and softmax cross-entropy, printing the reference
-/// program's line after each (`Epoch N, Loss: …, Train Acc: …, Test Acc: …` with the epoch's
-/// time and samples/s) and a progress bar while it runs; then the total time.
+/// Sets up where a run starts: `model` from the weight file `init` (`--init`), or `model`
+/// and `optimizer` from the checkpoint `resume` (`--resume`, which must end an epoch of
+/// `steps_per_epoch` steps). Returns the number of the first epoch to train.
+pub fn start_run<M: Parameters, O: OptimizerState<M>>(
+    model: &mut M,
+    optimizer: &mut O,
+    init: Option<&Path>,
+    resume: Option<&Path>,
+    steps_per_epoch: usize,
+) -> AnyResult<usize> {
+    if let Some(weights) = init {
+        staticnn::load_safetensors(model, weights)?;
+        println!("Starting from the weights in {}", weights.display());
+    }
+    let Some(checkpoint) = resume else { return Ok(1) };
+    staticnn::load_checkpoint(model, optimizer, checkpoint)?;
+    let steps = optimizer.steps();
+    let per_epoch = steps_per_epoch.max(1) as u64;
+    if steps % per_epoch != 0 {
+        return Err(format!(
+            "--resume {}: the checkpoint is {steps} steps in, not at the end of an epoch of {per_epoch} steps \
+             (was it saved with another batch size or dataset?)",
+            checkpoint.display()
+        )
+        .into());
+    }
+    let done = (steps / per_epoch) as usize;
+    println!("Resuming from {} after epoch {done} ({steps} optimizer steps)", checkpoint.display());
+    Ok(done + 1)
+}
+
+/// The shuffling of epoch `epoch` of a run seeded with `seed`: drawn afresh for every
+/// epoch, so a resumed run shuffles exactly as an uninterrupted one.
+pub fn epoch_rng(seed: u64, epoch: usize) -> StdRng {
+    StdRng::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+}
+
+/// Trains the epochs `epochs` with softmax cross-entropy, printing the reference program's
+/// line after each (`Epoch N, Loss: …, Train Acc: …, Test Acc: …` with the epoch's time
+/// and samples/s) and a progress bar while it runs; then the total time.
+///
+/// With `full_batch` (the seed replica: one step per epoch on the whole training set) the
+/// line is the original program's: the loss before the step, both accuracies after it.
+/// Otherwise loss and training accuracy are the epoch's running figures, each batch
+/// measured before its update, as Keras and the usual PyTorch loops report them.
 #[allow(clippy::too_many_arguments)]
 pub fn train_epochs<M, const IN: usize, const OUT: usize, const B: usize>(
     trainer: &mut impl Fit<M, IN, OUT, B>,
     model: &mut M,
-    adam: &mut (impl Optimizer<M> + Send),
+    optimizer: &mut (impl Optimizer<M> + Send),
     train: &Dataset,
     test: &Dataset,
-    epochs: usize,
-    rng: &mut StdRng,
-    quiet: bool,
+    epochs: RangeInclusive<usize>,
+    seed: u64,
+    full_batch: bool,
 ) -> AnyResult<Vec<EpochReport>>
 where
     M: Model<IN, OUT>,
 {
     let mut history = Vec::new();
-    for epoch in 1..=epochs {
-        let bar = if quiet { ProgressBar::hidden() } else { progress_bar(train.len(), epoch, epochs) };
+    let last = *epochs.end();
+    for epoch in epochs {
+        let bar = if full_batch { ProgressBar::hidden() } else { progress_bar(train.len(), epoch, last) };
         let start = Instant::now();
-        let fitted = trainer.fit_epoch(model, adam, &SoftmaxCrossEntropy, train, rng, |done, m| {
-            if done % (B * 64) < B || done == train.len() {
-                bar.set_position(done as u64);
-                bar.set_message(format!("loss {:.4}, acc {:.2}%", m.mean_loss(), 100.0 * m.accuracy()));
-            }
-        })?;
+        let mut rng = epoch_rng(seed, epoch);
+        let fitted =
+            trainer.fit_epoch(model, optimizer, &SoftmaxCrossEntropy, train, &mut rng, |done, m| {
+                if done % (B * 64) < B || done == train.len() {
+                    bar.set_position(done as u64);
+                    bar.set_message(format!("loss {:.4}, acc {:.2}%", m.mean_loss(), 100.0 * m.accuracy()));
+                }
+            })?;
         let seconds = start.elapsed().as_secs_f64();
         bar.finish_and_clear();
         let tested = trainer.evaluate(model, &SoftmaxCrossEntropy, test, None)?;
-        history.push(report(epoch, &fitted, &tested, seconds, train.len()));
+        let train_acc = if full_batch {
+            trainer.evaluate(model, &SoftmaxCrossEntropy, train, None)?.accuracy()
+        } else {
+            fitted.accuracy()
+        };
+        history.push(report(epoch, fitted.mean_loss(), train_acc, &tested, seconds, train.len()));
     }
     let total: f64 = history.iter().map(|r| r.seconds).sum();
     println!(
@@ -92,6 +145,22 @@ where
         total / history.len().max(1) as f64
     );
     Ok(history)
+}
+
+/// Saves the run's weights to `{out}/{name}.safetensors` and a checkpoint (weights and
+/// optimizer state) to `{out}/{name}.checkpoint.safetensors`; returns both paths.
+pub fn save_run<M: Parameters, O: OptimizerState<M>>(
+    out: &Path,
+    name: &str,
+    model: &M,
+    optimizer: &O,
+) -> AnyResult<(PathBuf, PathBuf)> {
+    fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let weights = out.join(format!("{name}.safetensors"));
+    staticnn::save_safetensors(model, &weights)?;
+    let checkpoint = out.join(format!("{name}.checkpoint.safetensors"));
+    staticnn::save_checkpoint(model, optimizer, &checkpoint)?;
+    Ok((weights, checkpoint))
 }
 
 /// Loads `weights` into a zeroed `M` and prints its test loss, accuracy and confusion matrix.
@@ -116,20 +185,21 @@ pub fn evaluate_saved<M: Model<IN, OUT>, const IN: usize, const OUT: usize, cons
 }
 
 /// Prints the reference program's per-epoch line, plus timing.
-fn report(epoch: usize, fitted: &Metrics, tested: &Metrics, seconds: f64, samples: usize) -> EpochReport {
+fn report(
+    epoch: usize,
+    loss: f64,
+    train_acc: f64,
+    tested: &Metrics,
+    seconds: f64,
+    samples: usize,
+) -> EpochReport {
     println!(
-        "Epoch {epoch}, Loss: {:.4}, Train Acc: {:.2}%, Test Acc: {:.2}%  ({seconds:.2} s, {:.0} samples/s)",
-        fitted.mean_loss(),
-        100.0 * fitted.accuracy(),
+        "Epoch {epoch}, Loss: {loss:.4}, Train Acc: {:.2}%, Test Acc: {:.2}%  ({seconds:.2} s, {:.0} samples/s)",
+        100.0 * train_acc,
         100.0 * tested.accuracy(),
         samples as f64 / seconds
     );
-    EpochReport {
-        loss: fitted.mean_loss(),
-        train_acc: fitted.accuracy(),
-        test_acc: tested.accuracy(),
-        seconds,
-    }
+    EpochReport { loss, train_acc, test_acc: tested.accuracy(), seconds }
 }
 
 /// A progress bar on a terminal; nothing when stdout is redirected (the epoch lines suffice).

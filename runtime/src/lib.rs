@@ -61,8 +61,8 @@ pub use scalar::{Dtype, Float};
 pub use training::Trainer;
 pub use training::{
     Adam, AdamConfig, AdamForm, BATCH_SIZES, BatchTrainer, Divergence, InvalidHyperparameter,
-    LabelOutOfRange, Loss, MeanSquaredError, Metrics, Momentum, Optimizer, Sgd, SoftmaxCrossEntropy,
-    TrainError, UnsupportedBatchSize, Update, train_step,
+    LabelOutOfRange, Loss, MeanSquaredError, Metrics, Momentum, Optimizer, OptimizerState, Sgd,
+    SoftmaxCrossEntropy, TrainError, UnsupportedBatchSize, Update, train_step,
 };
 #[cfg(feature = "std")]
 pub use training::{ConfusionMatrix, Fit, FitError, ParallelTrainer};
