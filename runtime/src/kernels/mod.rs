@@ -95,10 +95,9 @@ impl GemmDims {
 }
 
 /// `out[i] += Σⱼ m[i + j·R]`: adds the row sums of the column-major matrix `m` with
-/// `R = out.len()` rows (a bias gradient, `Σ δ` over the batch). Up to [`SUM_BLOCK`]
-/// columns this is the plain running sum; longer rows are summed in blocks of
-/// `SUM_BLOCK` columns whose sums are then added, so a batch of 60 000 keeps the accuracy
-/// of a short one.
+/// `R = out.len()` rows (a bias gradient, `Σ δ` over the batch). Up to 256 columns this
+/// is the plain running sum; longer rows are summed in blocks of 256 columns whose sums
+/// are then added, so a batch of 60 000 keeps the accuracy of a short one.
 pub fn add_row_sums<T: Float>(m: &[T], out: &mut [T]) {
     let rows = out.len();
     if rows == 0 {
