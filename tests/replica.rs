@@ -45,12 +45,15 @@ fn ten_full_batch_epochs_follow_tensorflow() {
     let train = Dataset::mnist(dir, Split::Train).expect("vendored MNIST");
     let test = Dataset::mnist(dir, Split::Test).expect("vendored MNIST");
     let mut model = Replica::zeroed_box();
-    load_safetensors(&mut *model, format!("{FIXTURES}/replica_init.safetensors")).expect("TensorFlow's weights");
+    load_safetensors(&mut *model, format!("{FIXTURES}/replica_init.safetensors"))
+        .expect("TensorFlow's weights");
     let mut adam = Adam::new(AdamConfig::keras());
     let mut trainer = Replica::trainer::<60_000>();
     let mut rng = StdRng::seed_from_u64(0);
     for epoch in 0..10 {
-        let fitted = trainer.fit_epoch(&mut model, &mut adam, &SoftmaxCrossEntropy, &train, &mut rng, |_, _| {}).unwrap();
+        let fitted = trainer
+            .fit_epoch(&mut model, &mut adam, &SoftmaxCrossEntropy, &train, &mut rng, |_, _| {})
+            .unwrap();
         let trained = trainer.evaluate(&model, &SoftmaxCrossEntropy, &train, None).unwrap();
         let tested = trainer.evaluate(&model, &SoftmaxCrossEntropy, &test, None).unwrap();
         let (loss, want) = (fitted.mean_loss(), losses[epoch]);
