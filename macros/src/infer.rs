@@ -93,7 +93,7 @@ pub fn check(decl: &ModelDecl) -> Checked<'_> {
 
     let Checker { cx, usable, .. } = checker;
     let usable = usable && input.is_some() && !layers.is_empty();
-    let ModelOptions { attrs, scalar, krate, weights } = options;
+    let ModelOptions { attrs, scalar, krate, weights, allow_non_finite } = options;
     let model = usable.then(|| Model {
         attrs,
         vis: &decl.vis,
@@ -101,6 +101,7 @@ pub fn check(decl: &ModelDecl) -> Checked<'_> {
         scalar,
         krate,
         weights,
+        allow_non_finite,
         input: input_shape,
         layers,
     });
@@ -381,12 +382,18 @@ struct ModelOptions<'a> {
     scalar: TokenStream,
     krate: TokenStream,
     weights: Option<LitStr>,
+    allow_non_finite: bool,
 }
 
 /// Splits `#[model(…)]` options from the attributes that pass through to the struct.
 fn model_options<'a>(cx: &mut Ctxt, attrs: &'a [Attribute]) -> ModelOptions<'a> {
-    let mut options =
-        ModelOptions { attrs: Vec::new(), scalar: quote!(f32), krate: quote!(::staticnn), weights: None };
+    let mut options = ModelOptions {
+        attrs: Vec::new(),
+        scalar: quote!(f32),
+        krate: quote!(::staticnn),
+        weights: None,
+        allow_non_finite: false,
+    };
     for attr in attrs {
         if !attr.path().is_ident("model") {
             options.attrs.push(attr);
@@ -423,10 +430,13 @@ fn model_options<'a>(cx: &mut Ctxt, attrs: &'a [Attribute]) -> ModelOptions<'a> 
                     syn::Error::new(e.span(), "expected the weight file's path as a string, e.g. `weights = \"mnist.safetensors\"`")
                 })?);
                 Ok(())
+            } else if meta.path.is_ident("allow_non_finite") {
+                options.allow_non_finite = true;
+                Ok(())
             } else {
                 let option = meta.path.to_token_stream().to_string().replace(' ', "");
                 Err(meta.error(format_args!(
-                    "unknown model option `{option}`; the options are `scalar = f32` (or `f64`), `crate = \"path\"` and `weights = \"file.safetensors\"`"
+                    "unknown model option `{option}`; the options are `scalar = f32` (or `f64`), `crate = \"path\"`, `weights = \"file.safetensors\"` and `allow_non_finite`"
                 )))
             }
         });

@@ -20,6 +20,8 @@ pub struct Model<'a> {
     pub krate: TokenStream,
     /// `#[model(weights = "file.safetensors")]`: the file to bake in (see [`weights`](crate::weights)).
     pub weights: Option<LitStr>,
+    /// `#[model(allow_non_finite)]`: bake NaN and infinite weights instead of refusing them.
+    pub allow_non_finite: bool,
     /// The shape of one input sample.
     pub input: Shape,
     /// The layers in order; a `residual` block holds its own layers.

@@ -142,6 +142,15 @@ fn bake(cx: &mut Ctxt, model: &Model, file: &LitStr) -> Option<TokenStream> {
             } else if view.dtype() != dtype {
                 wrong_dtype.push((key, view.dtype()));
             } else {
+                if !model.allow_non_finite
+                    && let Some((index, value)) = first_non_finite(dtype == Dtype::F64, view.data())
+                {
+                    errors.push(format!(
+                        "weight file `{written}`: tensor `{key}` holds {value} at index {index}; NaN and \
+                         infinite weights are refused (`#[model(weights = \"…\", allow_non_finite)]` \
+                         bakes them as they are)"
+                    ));
+                }
                 let tensor = literals(dtype == Dtype::F64, view.data());
                 if tensor.len() != spec.len() {
                     // safetensors validates this; a file that slips through is corrupt.
@@ -254,6 +263,19 @@ fn resolve(file: &LitStr) -> PathBuf {
         .or_else(|| std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from))
         .unwrap_or_default();
     base.join(written)
+}
+
+/// The first NaN or infinity of little-endian data (`f64` when `wide`, else `f32`): its index
+/// (in file order) and value.
+fn first_non_finite(wide: bool, data: &[u8]) -> Option<(usize, f64)> {
+    let size = if wide { 8 } else { 4 };
+    data.chunks_exact(size)
+        .map(|b| match b.try_into() {
+            Ok(b8) if wide => f64::from_le_bytes(b8),
+            _ => f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        })
+        .enumerate()
+        .find(|(_, x)| !x.is_finite())
 }
 
 /// Every element of a tensor as an exact literal of the model's type, in row-major order
