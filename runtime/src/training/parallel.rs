@@ -111,17 +111,29 @@ where
     where
         F: Fn(usize, &mut Shard<M, IN, OUT, S>) + Sync,
     {
-        let Some((first, rest)) = self.shards.split_first_mut() else { return };
-        let (work, denormals) = (&work, self.denormals);
-        self.pool.in_place_scope(|scope| {
-            for (s, shard) in rest.iter_mut().enumerate() {
-                scope.spawn(move |_| {
-                    let _env = FloatEnvGuard::new(denormals);
-                    work(s + 1, shard)
-                });
-            }
-            work(0, first);
+        let denormals = self.denormals;
+        let pool = Arc::clone(&self.pool);
+        pool.install(|| {
+            join_all(&mut self.shards, 0, &|s, shard| {
+                let _env = FloatEnvGuard::new(denormals);
+                work(s, shard)
+            })
         });
+    }
+}
+
+/// Runs `work(first + i, &mut items[i])` for every item, splitting the slice in halves with
+/// `rayon::join` (no allocation; the calling thread takes the first half, an idle worker
+/// steals the second).
+fn join_all<X: Send>(items: &mut [X], first: usize, work: &(impl Fn(usize, &mut X) + Sync)) {
+    match items {
+        [] => {}
+        [one] => work(first, one),
+        _ => {
+            let mid = items.len() / 2;
+            let (head, tail) = items.split_at_mut(mid);
+            rayon::join(|| join_all(head, first, work), || join_all(tail, first + mid, work));
+        }
     }
 }
 
@@ -199,13 +211,15 @@ where
                 refused_at.fetch_min(offset, Ordering::Relaxed);
             }
         };
-        let mut parts = parts.into_iter();
-        let mine = parts.next()?;
-        self.pool.in_place_scope(|scope| {
-            for part in parts {
-                scope.spawn(move |_| run(part));
-            }
-            run(mine);
+        let mut parts: Vec<Option<Part<'_, M::Scalar, O::Update<'_>>>> =
+            parts.into_iter().map(Some).collect();
+        let pool = Arc::clone(&self.pool);
+        pool.install(|| {
+            join_all(&mut parts, 0, &|_, part: &mut Option<_>| {
+                if let Some(part) = part.take() {
+                    run(part)
+                }
+            })
         });
         let offset = refused.into_inner();
         if offset == usize::MAX {
