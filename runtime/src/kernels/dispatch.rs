@@ -82,28 +82,11 @@ unsafe fn run_avx2<K: Kernel>(kernel: K) {
 /// `(p, j)` at `b[p·rs + j·cs]` (so `Bᵀ` is a stride swap away), on the best kernel for `T`
 /// and this CPU.
 ///
-/// Products longer than [`K_BLOCK`] run as a sequence of `C += A_p · B_p` over blocks of
-/// `K_BLOCK` of the inner dimension, so each element of `C` is a sum of block sums
-/// (rounding error growing like `K_BLOCK + k / K_BLOCK` rather than `k`: a weight gradient
-/// over a batch of 60 000 stays as accurate as over 1 000).
+/// The `f32` kernels sum the inner dimension in pieces of 1 024 and add each piece's sum
+/// to `C`, so a long product (a weight gradient over a batch of 60 000) is a sum of block
+/// sums and keeps the accuracy of a short one.
 #[inline]
 pub(super) fn gemm<T: Float>(dims: GemmDims, a: &[T], b: &[T], (rs, cs): (usize, usize), c: &mut [T]) {
-    if dims.k > K_BLOCK {
-        for p0 in (0..dims.k).step_by(K_BLOCK) {
-            let block = GemmDims { k: K_BLOCK.min(dims.k - p0), ..dims };
-            gemm_block(block, &a[p0 * dims.lda..], &b[p0 * rs..], (rs, cs), c);
-        }
-        return;
-    }
-    gemm_block(dims, a, b, (rs, cs), c);
-}
-
-/// The inner dimensions longer than this are summed in blocks of this length ([`gemm`]).
-pub(super) const K_BLOCK: usize = 1024;
-
-/// [`gemm`] for an inner dimension of any length, in one pass.
-#[inline]
-fn gemm_block<T: Float>(dims: GemmDims, a: &[T], b: &[T], (rs, cs): (usize, usize), c: &mut [T]) {
     debug_assert!(dims.k == 0 || a.len() >= (dims.k - 1) * dims.lda + dims.m);
     debug_assert!(dims.n == 0 || c.len() >= (dims.n - 1) * dims.ldc + dims.m);
     debug_assert!(dims.k == 0 || dims.n == 0 || b.len() > (dims.k - 1) * rs + (dims.n - 1) * cs);
