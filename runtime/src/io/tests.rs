@@ -586,10 +586,10 @@ fn non_finite_weights_are_refused_on_save_and_load_unless_allowed() {
 fn a_tensor_named_twice_in_a_file_is_refused() {
     // Two entries `0.bias` in the header: JSON parsers keep one silently.
     let bytes = raw_file(&small_f32_tensors());
-    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-    let header = std::str::from_utf8(&bytes[8..8 + n]).unwrap();
-    let entry = header.split("\"0.bias\":").nth(1).unwrap();
-    let entry = &entry[..=entry.find('}').unwrap()];
+    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+    let header = std::str::from_utf8(&bytes[8..8 + n]).expect("a UTF-8 header");
+    let entry = header.split("\"0.bias\":").nth(1).expect("the header names 0.bias");
+    let entry = &entry[..=entry.find('}').expect("the entry ends")];
     let doubled = header.replacen('{', &format!("{{\"0.bias\":{entry},"), 1);
     let mut file = (doubled.len() as u64).to_le_bytes().to_vec();
     file.extend_from_slice(doubled.as_bytes());

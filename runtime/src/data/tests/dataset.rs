@@ -69,7 +69,7 @@ fn mnist_lists_the_names_it_tried() {
         other => panic!("{other:?}"),
     }
     dir.write("t10k-labels.idx1-ubyte.gz", &gzip(&u8_labels()));
-    let test = Dataset::mnist(&dir.0, Split::Test).unwrap();
+    let test = Dataset::mnist(&dir.0, Split::Test).expect("MNIST files");
     assert_eq!(test.labels(), &LABELS);
     let e = err(Dataset::mnist(&dir.0, Split::Train));
     assert!(matches!(e, DataError::MnistNotFound { ref tried, .. } if tried.len() == 8));
@@ -102,7 +102,7 @@ fn from_vecs_is_validated() {
 fn counting(n: usize) -> Dataset {
     let images = (0..n).flat_map(|i| [i as f32, i as f32 + 0.25, i as f32 + 0.5]).collect();
     let labels = (0..n).map(|i| (i % 4) as u8).collect();
-    Dataset::from_vecs(images, labels, 3, 4).unwrap()
+    Dataset::from_vecs(images, labels, 3, 4).expect("consistent vectors")
 }
 
 #[test]
@@ -129,20 +129,20 @@ fn full_and_partial_batches() {
     // Dirty the batch so that the zero padding is visible.
     batch.x.fill(9.0);
     batch.labels = [9; 4];
-    ds.fill_batch(&[7, 0, 3, 9], &mut batch).unwrap();
+    ds.fill_batch(&[7, 0, 3, 9], &mut batch).expect("the indices fit the batch");
     assert_eq!(batch.len, 4);
     assert_eq!(batch.sample(0), &[7.0, 7.25, 7.5]);
     assert_eq!(batch.sample(3), &[9.0, 9.25, 9.5]);
     assert_eq!(batch.x[(1, 0)], 7.25, "samples are columns");
     assert_eq!(batch.labels, [3, 0, 3, 1]);
 
-    ds.fill_batch(&[5, 2], &mut batch).unwrap();
+    ds.fill_batch(&[5, 2], &mut batch).expect("the indices fit the batch");
     assert_eq!(batch.len, 2);
     assert_eq!(&batch.x.as_slice()[..6], &[5.0, 5.25, 5.5, 2.0, 2.25, 2.5]);
     assert!(batch.x.as_slice()[6..].iter().all(|&v| v == 0.0));
     assert_eq!(batch.labels, [1, 2, 0, 0]);
 
-    ds.fill_batch(&[], &mut batch).unwrap();
+    ds.fill_batch(&[], &mut batch).expect("the indices fit the batch");
     assert_eq!(batch.len, 0);
     assert!(batch.x.iter().all(|&v| v == 0.0));
 }
@@ -156,7 +156,7 @@ fn bad_batches_are_errors_and_leave_the_batch_alone() {
         Err(DataError::BatchWidth { batch_rows: 4, features: 3 })
     ));
     let mut batch = Batch::<f32, 3, 2>::zeroed_box();
-    ds.fill_batch(&[1, 2], &mut batch).unwrap();
+    ds.fill_batch(&[1, 2], &mut batch).expect("the indices fit the batch");
     assert!(matches!(
         ds.fill_batch(&[0, 1, 2], &mut batch),
         Err(DataError::BatchOverflow { indices: 3, batch_size: 2 })
@@ -197,7 +197,7 @@ fn an_epoch_covers_every_sample_once() {
     let mut batch: Box<Batch<f32, 3, 4>> = Batch::zeroed_box();
     let mut seen = Vec::new();
     for indices in ds.batches::<4>(&order) {
-        ds.fill_batch(indices, &mut batch).unwrap();
+        ds.fill_batch(indices, &mut batch).expect("the indices fit the batch");
         for b in 0..batch.len {
             seen.push(batch.sample(b)[0] as usize);
             assert_eq!(batch.labels[b], (batch.sample(b)[0] as u32) % 4);
@@ -210,8 +210,8 @@ fn an_epoch_covers_every_sample_once() {
 fn real_mnist() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/mnist");
     let start = std::time::Instant::now();
-    let train = Dataset::mnist(&dir, Split::Train).unwrap();
-    let test = Dataset::mnist(&dir, Split::Test).unwrap();
+    let train = Dataset::mnist(&dir, Split::Train).expect("MNIST files");
+    let test = Dataset::mnist(&dir, Split::Test).expect("MNIST files");
     std::eprintln!("loaded MNIST in {:?}", start.elapsed());
     assert_eq!((train.len(), test.len()), (60_000, 10_000));
     assert_eq!((train.features(), test.features()), (784, 784));

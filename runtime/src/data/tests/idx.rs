@@ -10,11 +10,12 @@ use super::*;
 #[test]
 fn u8_round_trip_raw_and_gzipped() {
     let dir = TempDir::new("u8_round_trip");
-    let raw = load(&dir.write("images", &u8_images()), &dir.write("labels", &u8_labels())).unwrap();
+    let raw = load(&dir.write("images", &u8_images()), &dir.write("labels", &u8_labels()))
+        .expect("the test files load");
     // Gzip is detected by content, whatever the name.
     let gz =
         load(&dir.write("images.idx", &gzip(&u8_images())), &dir.write("labels.gz", &gzip(&u8_labels())))
-            .unwrap();
+            .expect("the test files load");
     assert_eq!(raw, gz);
     assert_eq!((raw.len(), raw.features(), raw.classes()), (3, 4, 3));
     assert!(!raw.is_empty());
@@ -24,7 +25,7 @@ fn u8_round_trip_raw_and_gzipped() {
     assert_eq!(raw.labels(), &LABELS);
     assert_eq!(raw.label(0), 2);
     assert_eq!(raw.class_counts(), vec![1, 1, 1]);
-    assert!(IdxReader::open(dir.0.join("images.idx")).unwrap().is_gzip());
+    assert!(IdxReader::open(dir.0.join("images.idx")).expect("a valid IDX header").is_gzip());
 }
 
 #[test]
@@ -36,7 +37,7 @@ fn f32_and_f64_images_are_taken_as_is() {
     let labels = dir.write("labels", &idx(0x08, &[2], &[0, 1]));
     for (type_byte, data) in [(0x0D, f32_data), (0x0E, f64_data)] {
         let images = dir.write("images", &gzip(&idx(type_byte, &[2, 4], &data)));
-        let ds = Dataset::from_idx_files(&images, &labels, 4, 2).unwrap();
+        let ds = Dataset::from_idx_files(&images, &labels, 4, 2).expect("the test files load");
         assert_eq!(ds.images(), &values);
     }
 }
@@ -56,7 +57,7 @@ fn integer_images_are_scaled_by_their_type_max() {
     ];
     for (type_byte, data, expected) in cases {
         let images = dir.write("images", &idx(type_byte, &[1, 2, 2], &data));
-        let ds = Dataset::from_idx_files(&images, &labels, 4, 1).unwrap();
+        let ds = Dataset::from_idx_files(&images, &labels, 4, 1).expect("the test files load");
         for (got, want) in ds.image(0).iter().zip(expected) {
             assert!((got - want).abs() < 1e-6, "type {type_byte:#x}: {got} vs {want}");
         }
@@ -71,7 +72,7 @@ fn integer_label_types() {
     let i32_labels: Vec<u8> = [2i32, 0, 1].iter().flat_map(|v| v.to_be_bytes()).collect();
     for (type_byte, data) in [(0x09, LABELS.to_vec()), (0x0B, i16_labels), (0x0C, i32_labels)] {
         let labels = dir.write("labels", &idx(type_byte, &[3], &data));
-        assert_eq!(load(&images, &labels).unwrap().labels(), &LABELS);
+        assert_eq!(load(&images, &labels).expect("the test files load").labels(), &LABELS);
     }
 }
 
@@ -252,6 +253,6 @@ fn f64_beyond_f32_range_is_reported_with_its_value() {
     values[5] = 0.5;
     let data: Vec<u8> = values.iter().flat_map(|v| v.to_be_bytes()).collect();
     let images = dir.write("images", &idx(0x0E, &[3, 2, 2], &data));
-    let ds = load(&images, &labels).unwrap();
+    let ds = load(&images, &labels).expect("the test files load");
     assert_eq!((ds.image(0)[0], ds.image(0)[1]), (f32::MAX, 0.0));
 }

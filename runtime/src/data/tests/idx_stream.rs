@@ -34,7 +34,7 @@ fn lying_header_fails_without_a_huge_allocation() {
     let raw = dir.write("images", &lie);
     let gz = dir.write("images.gz", &gzip(&lie));
     for images in [&raw, &gz] {
-        let reader = IdxReader::open(images).unwrap();
+        let reader = IdxReader::open(images).expect("a valid IDX header");
         assert_eq!(reader.header().items(), 4_000_000_000);
         let e = err(reader.into_images());
         names(&e, images);
@@ -70,10 +70,12 @@ fn lying_gzip_header_is_counted_exactly_before_decoding() {
         .collect();
     let lie = gzip(&idx(0x08, &[1000, 8, 8], &body));
     for e in [
-        err(IdxReader::open(dir.write("images.gz", &lie)).unwrap().into_images()),
-        err(IdxReader::from_bytes(&lie).unwrap().into_images()),
+        err(IdxReader::open(dir.write("images.gz", &lie)).expect("a valid IDX header").into_images()),
+        err(IdxReader::from_bytes(&lie).expect("a valid IDX header").into_images()),
         // A reader has no trailer to compare: the same error, found while decoding.
-        err(IdxReader::from_reader(io::Cursor::new(lie.clone()), None).unwrap().into_images()),
+        err(IdxReader::from_reader(io::Cursor::new(lie.clone()), None)
+            .expect("a valid IDX header")
+            .into_images()),
     ] {
         assert!(matches!(e, DataError::Truncated { items: 1000, found_bytes: 640, .. }), "{e}");
     }
@@ -137,17 +139,18 @@ fn junk_after_the_gzip_stream_is_trailing_garbage() {
     );
     assert!(matches!(e, DataError::GzipTrailingGarbage { offset: o, bytes: 6, .. } if o == offset), "{e}");
     // The same from bytes and from a reader; one stray byte too.
-    let e = err(IdxReader::from_bytes(&junky).unwrap().into_images());
+    let e = err(IdxReader::from_bytes(&junky).expect("a valid IDX header").into_images());
     assert!(matches!(e, DataError::GzipTrailingGarbage { origin: DataSource::Bytes, bytes: 6, .. }), "{e}");
     let mut one = gz.clone();
     one.push(0x1f);
-    let e = err(IdxReader::from_reader(io::Cursor::new(one), None).unwrap().into_images());
+    let e =
+        err(IdxReader::from_reader(io::Cursor::new(one), None).expect("a valid IDX header").into_images());
     assert!(matches!(e, DataError::GzipTrailingGarbage { origin: DataSource::Reader, bytes: 1, .. }), "{e}");
     assert!(e.to_string().starts_with("<reader>: 1 bytes of trailing garbage"), "{e}");
     // A damaged second member is still a corrupt stream, not garbage.
     let mut second = gz.clone();
     second.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff]);
-    let e = err(IdxReader::from_bytes(&second).unwrap().into_images());
+    let e = err(IdxReader::from_bytes(&second).expect("a valid IDX header").into_images());
     assert!(matches!(e, DataError::Gzip { .. }), "{e}");
 }
 
@@ -158,17 +161,24 @@ fn multi_member_gzip_reads_as_one_stream() {
     // Three members, split inside the header and inside the data: the last trailer counts
     // only the last member, so the reader must count before trusting the header.
     let members = [gzip(&whole[..10]), gzip(&whole[10..700]), gzip(&whole[700..])].concat();
-    let expected = IdxReader::from_bytes(&whole).unwrap().into_images().unwrap();
+    let expected =
+        IdxReader::from_bytes(&whole).expect("a valid IDX header").into_images().expect("valid IDX images");
     let path = dir.write("multi.gz", &members);
-    assert_eq!(IdxReader::open(&path).unwrap().into_images().unwrap(), expected);
-    assert_eq!(IdxReader::from_bytes(&members).unwrap().into_images().unwrap(), expected);
+    assert_eq!(
+        IdxReader::open(&path).expect("a valid IDX header").into_images().expect("valid IDX images"),
+        expected
+    );
+    assert_eq!(
+        IdxReader::from_bytes(&members).expect("a valid IDX header").into_images().expect("valid IDX images"),
+        expected
+    );
     let reader = IdxReader::from_reader(io::Cursor::new(members.clone()), Some(members.len() as u64));
-    assert_eq!(reader.unwrap().into_images().unwrap(), expected);
+    assert_eq!(reader.expect("a valid IDX header").into_images().expect("valid IDX images"), expected);
     // Multi-member and lying: 400 items announced, 300 present.
     let mut lie = whole.clone();
     lie[4..8].copy_from_slice(&400u32.to_be_bytes());
     let members = [gzip(&lie[..10]), gzip(&lie[10..])].concat();
-    let e = err(IdxReader::open(dir.write("lie.gz", &members)).unwrap().into_images());
+    let e = err(IdxReader::open(dir.write("lie.gz", &members)).expect("a valid IDX header").into_images());
     assert!(matches!(e, DataError::Truncated { items: 400, found_bytes: 1200, .. }), "{e}");
 }
 
@@ -177,32 +187,41 @@ fn bytes_and_readers_load_like_files() {
     let dir = TempDir::new("bytes_readers");
     let raw = u8_images();
     let gz = gzip(&u8_images());
-    let from_file = IdxReader::open(dir.write("images", &raw)).unwrap();
+    let from_file = IdxReader::open(dir.write("images", &raw)).expect("a valid IDX header");
     assert_eq!(from_file.path(), Some(dir.0.join("images").as_path()));
-    let expected = from_file.into_images().unwrap();
+    let expected = from_file.into_images().expect("valid IDX images");
     for bytes in [&raw, &gz] {
-        let reader = IdxReader::from_bytes(bytes).unwrap();
+        let reader = IdxReader::from_bytes(bytes).expect("a valid IDX header");
         assert_eq!((reader.origin(), reader.path()), (&DataSource::Bytes, None));
         assert_eq!(reader.is_gzip(), bytes == &gz);
         assert_eq!(reader.header().dims(), &[3, 2, 2]);
-        assert_eq!(reader.into_images().unwrap(), expected);
+        assert_eq!(reader.into_images().expect("valid IDX images"), expected);
         for len in [None, Some(bytes.len() as u64)] {
-            let reader = IdxReader::from_reader(io::Cursor::new(bytes.to_vec()), len).unwrap();
+            let reader =
+                IdxReader::from_reader(io::Cursor::new(bytes.to_vec()), len).expect("a valid IDX header");
             assert_eq!(reader.origin(), &DataSource::Reader);
-            assert_eq!(reader.into_images().unwrap(), expected);
+            assert_eq!(reader.into_images().expect("valid IDX images"), expected);
         }
         let labels = if bytes == &raw { u8_labels() } else { gzip(&u8_labels()) };
-        assert_eq!(IdxReader::from_bytes(&labels).unwrap().into_labels().unwrap(), LABELS);
-        let reader = IdxReader::from_reader(io::Cursor::new(labels), None).unwrap();
-        assert_eq!(reader.into_labels().unwrap(), LABELS);
+        assert_eq!(
+            IdxReader::from_bytes(&labels)
+                .expect("a valid IDX header")
+                .into_labels()
+                .expect("valid IDX labels"),
+            LABELS
+        );
+        let reader = IdxReader::from_reader(io::Cursor::new(labels), None).expect("a valid IDX header");
+        assert_eq!(reader.into_labels().expect("valid IDX labels"), LABELS);
     }
     // Errors name the source instead of a path.
     let short = idx(0x08, &[3, 2, 2], &PIXELS[..10]);
     for bytes in [short.clone(), gzip(&short)] {
-        let e = err(IdxReader::from_bytes(&bytes).unwrap().into_images());
+        let e = err(IdxReader::from_bytes(&bytes).expect("a valid IDX header").into_images());
         assert!(e.to_string().starts_with("<bytes>: truncated"), "{e}");
         assert_eq!((e.origin(), e.path()), (Some(&DataSource::Bytes), None));
-        let e = err(IdxReader::from_reader(io::Cursor::new(bytes), None).unwrap().into_images());
+        let e = err(IdxReader::from_reader(io::Cursor::new(bytes), None)
+            .expect("a valid IDX header")
+            .into_images());
         assert!(e.to_string().starts_with("<reader>: truncated"), "{e}");
         assert!(matches!(e, DataError::Truncated { found_bytes: 10, .. }), "{e}");
     }
@@ -212,11 +231,13 @@ fn bytes_and_readers_load_like_files() {
     // caught before its data is read, a gzip one whose header needs more than the length
     // allows before decompressing, and a reader yielding more than announced is an I/O
     // error.
-    let e = err(IdxReader::from_reader(io::Cursor::new(raw[..26].to_vec()), Some(26)).unwrap().into_images());
+    let e = err(IdxReader::from_reader(io::Cursor::new(raw[..26].to_vec()), Some(26))
+        .expect("a valid IDX header")
+        .into_images());
     assert!(matches!(e, DataError::Truncated { found_bytes: 10, .. }), "{e}");
     let big = gzip(&idx(0x08, &[1 << 20, 8, 8], &[]));
     let e = err(IdxReader::from_reader(io::Cursor::new(big.clone()), Some(big.len() as u64))
-        .unwrap()
+        .expect("a valid IDX header")
         .into_images());
     assert!(matches!(e, DataError::ExceedsCompressedSize { origin: DataSource::Reader, .. }), "{e}");
     let e = err(IdxReader::from_reader(io::Cursor::new(gz.clone()), Some(20)).and_then(|r| r.into_images()));

@@ -26,14 +26,14 @@ impl TempDir {
     fn new(test: &str) -> Self {
         let dir = env::temp_dir().join(std::format!("staticnn-data-{}-{test}", process::id()));
         let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
+        fs::create_dir_all(&dir).expect("create a temporary directory");
         TempDir(dir)
     }
 
     /// Writes `bytes` to `name` in the directory; returns its path.
     fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
         let path = self.0.join(name);
-        fs::write(&path, bytes).unwrap();
+        fs::write(&path, bytes).expect("write a temporary file");
         path
     }
 }
@@ -56,8 +56,8 @@ fn idx(type_byte: u8, dims: &[u32], data: &[u8]) -> Vec<u8> {
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    encoder.write_all(bytes).unwrap();
-    encoder.finish().unwrap()
+    encoder.write_all(bytes).expect("gzip into memory");
+    encoder.finish().expect("gzip into memory")
 }
 
 /// 3 images of 2×2 `u8` pixels and their labels.
