@@ -187,16 +187,8 @@ fn train_or_eval<const B: usize>(
         false,
     )?;
 
-    let (weights, checkpoint) = common::save_run(&args.out, "mnist", &*model, &adam)?;
-    let picture = args.out.join("mnist_training.svg");
     let title = format!("MNIST MLP, Adam lr {}, batch {B}, seed {}", args.lr, args.seed);
-    common::plot(&history, &picture, &title)?;
-    println!(
-        "Saved the weights to {}, a checkpoint to {} and the training curves to {}",
-        weights.display(),
-        checkpoint.display(),
-        picture.display()
-    );
+    let weights = common::save_run(&args.out, "mnist", &*model, &adam, &history, &title)?;
     println!("Evaluate them again with: cargo run --release --example mnist -- --eval {}", weights.display());
     Ok(())
 }
@@ -225,14 +217,7 @@ fn seed_replica(args: &Args, train: &Dataset, test: &Dataset) -> AnyResult<()> {
         args.seed,
         true,
     )?;
-    let (weights, checkpoint) = common::save_run(&args.out, "mnist_seed_replica", &*model, &adam)?;
-    let picture = args.out.join("mnist_seed_replica.svg");
-    common::plot(&history, &picture, "Seed replica: full-batch Adam, N(0, 1) init, no activation")?;
-    println!(
-        "Saved the weights to {}, a checkpoint to {} and the training curves to {}",
-        weights.display(),
-        checkpoint.display(),
-        picture.display()
-    );
+    let title = "Seed replica: full-batch Adam, N(0, 1) init, no activation";
+    common::save_run(&args.out, "mnist_seed_replica", &*model, &adam, &history, title)?;
     Ok(())
 }

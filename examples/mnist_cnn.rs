@@ -196,16 +196,8 @@ fn train_or_eval<const B: usize>(
     let history =
         common::train_epochs(&mut trainer, &mut *model, &mut adam, train, test, epochs, args.seed, false)?;
 
-    let (weights, checkpoint) = common::save_run(&args.out, "mnist_cnn", &*model, &adam)?;
-    let picture = args.out.join("mnist_cnn_training.svg");
     let title = format!("MNIST CNN, Adam lr {}, batch {B}, seed {}", args.lr, args.seed);
-    common::plot(&history, &picture, &title)?;
-    println!(
-        "Saved the weights to {}, a checkpoint to {} and the training curves to {}",
-        weights.display(),
-        checkpoint.display(),
-        picture.display()
-    );
+    let weights = common::save_run(&args.out, "mnist_cnn", &*model, &adam, &history, &title)?;
     let raw = if args.raw_pixels { " --raw-pixels" } else { "" };
     println!(
         "Evaluate them again with: cargo run --release --example mnist_cnn -- --eval {}{raw}",

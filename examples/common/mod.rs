@@ -147,20 +147,31 @@ where
     Ok(history)
 }
 
-/// Saves the run's weights to `{out}/{name}.safetensors` and a checkpoint (weights and
-/// optimizer state) to `{out}/{name}.checkpoint.safetensors`; returns both paths.
+/// Saves the run: its weights to `{out}/{name}.safetensors`, a checkpoint (weights and
+/// optimizer state) to `{out}/{name}.checkpoint.safetensors` and the curves of `history`
+/// to `{out}/{name}_training.svg` under `title`, and says so. Returns the weights' path.
 pub fn save_run<M: Parameters, O: OptimizerState<M>>(
     out: &Path,
     name: &str,
     model: &M,
     optimizer: &O,
-) -> AnyResult<(PathBuf, PathBuf)> {
+    history: &[EpochReport],
+    title: &str,
+) -> AnyResult<PathBuf> {
     fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let weights = out.join(format!("{name}.safetensors"));
     staticnn::save_safetensors(model, &weights)?;
     let checkpoint = out.join(format!("{name}.checkpoint.safetensors"));
     staticnn::save_checkpoint(model, optimizer, &checkpoint)?;
-    Ok((weights, checkpoint))
+    let picture = out.join(format!("{name}_training.svg"));
+    plot(history, &picture, title)?;
+    println!(
+        "Saved the weights to {}, a checkpoint to {} and the training curves to {}",
+        weights.display(),
+        checkpoint.display(),
+        picture.display()
+    );
+    Ok(weights)
 }
 
 /// Loads `weights` into a zeroed `M` and prints its test loss, accuracy and confusion matrix.

@@ -89,7 +89,6 @@ pub trait Fit<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usi
         R: Rng + ?Sized,
     {
         check::<IN, OUT>(data)?;
-        optimizer.validate().map_err(TrainError::from)?;
         let order = data.shuffled_indices(rng);
         let mut batch = Batch::<M::Scalar, IN, B>::zeroed_box();
         let mut metrics = Metrics::default();

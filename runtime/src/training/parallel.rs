@@ -198,7 +198,8 @@ where
         let (mut update, mut offset) = (optimizer.begin_step(), 0);
         for (params, grads) in params.chunks_mut(part).zip(grads.chunks_mut(part)) {
             let (head, tail) = update.split_at(params.len());
-            parts.push(Part { offset, params, grads, update: head });
+            // Each part is taken (`Option::take`) by the thread that runs it.
+            parts.push(Some(Part { offset, params, grads, update: head }));
             (update, offset) = (tail, offset + part);
         }
         let (partials, ends) = (&partials, &self.tensor_ends[..]);
@@ -211,8 +212,6 @@ where
                 refused_at.fetch_min(offset, Ordering::Relaxed);
             }
         };
-        let mut parts: Vec<Option<Part<'_, M::Scalar, O::Update<'_>>>> =
-            parts.into_iter().map(Some).collect();
         let pool = Arc::clone(&self.pool);
         pool.install(|| {
             join_all(&mut parts, 0, &|_, part: &mut Option<_>| {
