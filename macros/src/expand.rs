@@ -146,6 +146,16 @@ enum Val {
 }
 
 impl Val {
+    /// The cache field, if the value lives in one.
+    fn cache(&self) -> Option<&Ident> {
+        match self {
+            Val::Cache(field) => Some(field),
+            Val::Input => None,
+        }
+    }
+}
+
+impl Val {
     /// `x` or `&cache.field`.
     fn by_ref(&self) -> TokenStream {
         match self {
@@ -167,6 +177,14 @@ enum Grad {
 }
 
 impl Grad {
+    /// The cache field, if the gradient lives in one.
+    fn cache(&self) -> Option<&Ident> {
+        match self {
+            Grad::Cache(field) => Some(field),
+            Grad::Input | Grad::Out => None,
+        }
+    }
+
     /// The gradient read by a layer's backward pass.
     fn by_ref(&self) -> TokenStream {
         match self {
@@ -353,21 +371,16 @@ impl<'m> Gen<'m> {
             let l = f.layer;
             self.cache_fields_of(&f.inner, fields);
             let o = lit(l.output.len());
-            if let Val::Cache(out) = &f.y
-                && *out == out_field(l)
-            {
+            // The layer's own output field, unless its output lives elsewhere (in place).
+            if let Some(out) = f.y.cache().filter(|out| **out == out_field(l)) {
                 let doc = format!(" Output of layer `{}` ({}).", l.label, l.describe());
                 fields.extend(quote!(#[doc = #doc] pub #out: #smatrix<#t, #o, BATCH>,));
             }
-            if let Grad::Cache(grad) = &f.dy
-                && *grad == format_ident!("{}_grad", l.field)
-            {
+            if let Some(grad) = f.dy.cache().filter(|grad| **grad == format_ident!("{}_grad", l.field)) {
                 let doc = format!(" Gradient of the loss with respect to the output of layer `{}`.", l.label);
                 fields.extend(quote!(#[doc = #doc] pub #grad: #smatrix<#t, #o, BATCH>,));
             }
-            if let Some(kind) = l.kind()
-                && kind.needs_scratch()
-            {
+            if l.kind().is_some_and(|kind| kind.needs_scratch()) {
                 let (scratch, ty, i) = (scratch_field(l), self.layer_type(l), lit(l.input.len()));
                 let doc = format!(" Scratch memory of layer `{}`.", l.label);
                 fields.extend(quote!(

@@ -73,18 +73,14 @@ pub fn check(decl: &ModelDecl) -> Checked<'_> {
     let input_shape = input.unwrap_or(Shape::Flat(0));
     let layers = checker.sequence(entries, input_shape, None);
 
-    if let [only] = layers.as_slice()
-        && only.is_head()
-    {
+    if let Some(only) = layers.first().filter(|only| layers.len() == 1 && only.is_head()) {
         checker.usable = false;
         checker.cx.error(
             only.span,
             "a model needs at least one layer before its `softmax` head, e.g. `dense(10), softmax`",
         );
     }
-    if let Some(flatten) = layers.first()
-        && layers.iter().all(|l| matches!(l.op, Op::Flatten))
-    {
+    if let Some(flatten) = layers.first().filter(|_| layers.iter().all(|l| matches!(l.op, Op::Flatten))) {
         checker.usable = false;
         checker
             .cx
@@ -215,13 +211,13 @@ impl Checker {
         let Some(kind) = layer.kind() else { return true };
         let (cx, span, io) = (&mut self.cx, layer.span, layer.io());
         let described = layer.describe_for_error();
-        if limits::tensor(cx, span, format_args!("the output of {described}"), &layer.output.dims()).is_none()
-        {
+        let output = format!("the output of {described}");
+        if limits::tensor(cx, span, output, &layer.output.dims()).is_none() {
             return false;
         }
         let mut params = 0usize;
         for spec in kind.tensors(io) {
-            let what = format_args!("the `{}` of {described}", spec.param);
+            let what = format!("the `{}` of {described}", spec.param);
             let Some(n) = limits::tensor(cx, span, what, &spec.shape) else { return false };
             params = params.saturating_add(n);
         }

@@ -15,7 +15,9 @@
 //! rebuild the crate when the file changes.
 //!
 //! A relative path is resolved from the directory of the source file holding the
-//! `model!` call, as `include_bytes!` resolves its argument.
+//! `model!` call, as `include_bytes!` resolves its argument, and, if no such file is there
+//! (or the compiler is too old to say which source file that is: before Rust 1.88), from
+//! the crate's manifest directory.
 //!
 //! Nothing here depends on the kind of a layer: each [`Kind`](crate::layers::Kind) lists
 //! its tensors ([`TensorSpec`](crate::layers::TensorSpec)) with their PyTorch shapes and whether the runtime stores
@@ -25,7 +27,7 @@
 
 use std::collections::BTreeSet;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use proc_macro2::{Literal, TokenStream};
 use quote::{ToTokens, quote};
@@ -98,7 +100,8 @@ fn bake(cx: &mut Ctxt, model: &Model, file: &LitStr) -> Option<TokenStream> {
                 file.span(),
                 format_args!(
                     "cannot read weight file `{written}`: {e}; a relative path is resolved from the \
-                     directory of the source file holding this `model!`, as `include_bytes!` does"
+                     directory of the source file holding this `model!`, as `include_bytes!` \
+                     does, then from the crate's manifest directory"
                 ),
             );
             return None;
@@ -142,8 +145,9 @@ fn bake(cx: &mut Ctxt, model: &Model, file: &LitStr) -> Option<TokenStream> {
             } else if view.dtype() != dtype {
                 wrong_dtype.push((key, view.dtype()));
             } else {
-                if !model.allow_non_finite
-                    && let Some((index, value)) = first_non_finite(dtype == Dtype::F64, view.data())
+                let checked = !model.allow_non_finite;
+                if let Some((index, value)) =
+                    checked.then(|| first_non_finite(dtype == Dtype::F64, view.data())).flatten()
                 {
                     errors.push(format!(
                         "weight file `{written}`: tensor `{key}` holds {value} at index {index}; NaN and \
@@ -248,21 +252,22 @@ fn bake(cx: &mut Ctxt, model: &Model, file: &LitStr) -> Option<TokenStream> {
     })
 }
 
-/// Where the file named by `file` is: relative paths are taken from the directory of the
-/// source file holding the literal (or, when the compiler cannot tell which file that is,
-/// from the crate's manifest directory).
+/// Where the file named by `file` is: a relative path is taken from the directory of the
+/// source file holding the literal if the file is there, else from the crate's manifest
+/// directory (the only base a compiler before Rust 1.88 can tell; a path written relative
+/// to the manifest directory therefore works on every compiler).
 fn resolve(file: &LitStr) -> PathBuf {
     let written = PathBuf::from(file.value());
     if written.is_absolute() {
         return written;
     }
-    let base = file
-        .span()
-        .local_file()
-        .and_then(|source| source.parent().map(Path::to_path_buf))
-        .or_else(|| std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from))
-        .unwrap_or_default();
-    base.join(written)
+    let from_source = file.span().local_file().and_then(|source| Some(source.parent()?.join(&written)));
+    let from_manifest = std::env::var_os("CARGO_MANIFEST_DIR").map(|dir| PathBuf::from(dir).join(&written));
+    match (from_source, from_manifest) {
+        (Some(path), Some(fallback)) if !path.exists() && fallback.exists() => fallback,
+        (Some(path), _) | (None, Some(path)) => path,
+        (None, None) => written,
+    }
 }
 
 /// The first NaN or infinity of little-endian data (`f64` when `wide`, else `f32`): its index

@@ -124,6 +124,7 @@ pub fn flushing() -> bool {
 #[derive(Debug)]
 pub struct FloatEnvGuard {
     /// The control register's previous value, if this guard changed it.
+    #[cfg_attr(not(any(target_arch = "x86_64", target_arch = "aarch64")), allow(dead_code))]
     restore: Option<usize>,
 }
 

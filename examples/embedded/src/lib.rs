@@ -23,7 +23,7 @@ use staticnn::{TrainError, train_step};
 staticnn::model! {
     /// The reference MNIST classifier (784 → dense 128 → relu → dense 10), as trained by
     /// `cargo run --release --example mnist` (5 epochs, seed 42).
-    #[model(weights = "../mnist.safetensors")]
+    #[model(weights = "mnist.safetensors")]
     pub struct Mnist {
         input(784),
         dense(128), relu,

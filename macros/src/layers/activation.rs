@@ -45,9 +45,7 @@ pub fn infer(cx: &mut Ctxt, entry: &Entry, from: &Upstream) -> Option<(Box<dyn K
         args::no_arguments(cx, entry);
         None
     };
-    if name == "softmax"
-        && let Shape::Image { .. } = from.shape
-    {
+    if name == "softmax" && matches!(from.shape, Shape::Image { .. }) {
         cx.error(
             entry.kind.span(),
             format_args!("`softmax` needs a flat input, but {}; insert `flatten` before it", from.describe()),
