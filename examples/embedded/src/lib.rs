@@ -10,8 +10,18 @@
 //!   the optimizer and the model are the same code the std build runs, fed buffers the
 //!   caller owns.
 //!
-//! The binaries in `src/main.rs` and `src/bin/` are x86_64 Linux front ends for these.
+//! - [`data`] holds the baked-in test images and digits sets; [`report`] classifies the
+//!   test images and [`programs`] runs the two trainings, each printing the lines every
+//!   front end prints; [`stack`] measures the stack a call uses by painting.
+//!
+//! The binaries in `src/main.rs` and `src/bin/` are x86_64 Linux front ends for these;
+//! `examples/cortex-m4` is the Cortex-M4F one.
 #![no_std]
+
+pub mod data;
+pub mod programs;
+pub mod report;
+pub mod stack;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
