@@ -9,13 +9,18 @@
 //! - with `std` on x86-64, `f32` products run register-blocked AVX-512 or AVX2+FMA
 //!   micro-kernels chosen from the CPU's features, so a default build is fast without
 //!   `-C target-cpu=native`;
-//! - otherwise a portable loop nest that the compiler vectorises for the build's target.
+//! - otherwise a portable loop nest that the compiler vectorises for the build's target,
+//!   holding blocks of 16 rows of `C` in registers (on 32-bit Arm with a hard-float FPU,
+//!   a Cortex-M4F for one, those blocks run a short `vldm`/`vmla` kernel with the same
+//!   results).
 //!
 //! Both skip a rank-1 update whose multipliers are all zero, which is exact (adding
 //! `0 · a` changes nothing but the sign of a zero or a NaN already present) and makes the
 //! sparse inputs of real data — MNIST pixels are 81 % zero, ReLU outputs about half —
 //! proportionally cheaper.
 
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+mod arm;
 mod dispatch;
 mod portable;
 #[cfg(test)]

@@ -85,3 +85,39 @@ fn products_match_nalgebra_at_every_tile_edge() {
     check_products::<10, 128, 6>();
     check_products::<83, 2, 13>();
 }
+
+/// The portable product sums each element in the order of the plain rank-1 loop, whatever
+/// the blocking: the same bits, for every block width and a list longer than one run.
+#[test]
+fn portable_blocking_keeps_the_rank_one_order() {
+    fn check<const M: usize, const K: usize, const N: usize>() {
+        let a = filled::<M, K>(0.4).map(|v| v as f32);
+        let b = filled::<K, N>(0.2).map(|v| v as f32);
+        let mut blocked = SMatrix::<f32, M, N>::from_element(0.25);
+        let dims = GemmDims::new(M, K, N);
+        portable::gemm_portable(dims, a.as_slice(), b.as_slice(), (1, K), blocked.as_mut_slice());
+        let mut plain = SMatrix::<f32, M, N>::from_element(0.25);
+        for j in 0..N {
+            for p in 0..K {
+                if b[(p, j)] != 0.0 {
+                    for i in 0..M {
+                        plain[(i, j)] += b[(p, j)] * a[(i, p)];
+                    }
+                }
+            }
+        }
+        let same_bits = |x: &SMatrix<f32, M, N>, y: &SMatrix<f32, M, N>| {
+            x.iter().zip(y.iter()).all(|(x, y)| x.to_bits() == y.to_bits())
+        };
+        assert!(same_bits(&blocked, &plain), "{M}x{K}x{N}");
+        // B transposed (strided multipliers) gives the same bits too.
+        let bt = b.transpose();
+        let mut strided = SMatrix::<f32, M, N>::from_element(0.25);
+        portable::gemm_portable(dims, a.as_slice(), bt.as_slice(), (N, 1), strided.as_mut_slice());
+        assert!(same_bits(&strided, &plain), "{M}x{K}x{N} strided");
+    }
+    check::<31, 70, 3>();
+    check::<128, 100, 1>();
+    check::<10, 33, 2>();
+    check::<1, 5, 4>();
+}

@@ -1,0 +1,173 @@
+//! The board support the Cortex-M4 programs share, for qemu's MPS2-AN386 (a Cortex-M4F):
+//!
+//! - [`Console`]: text to the host through semihosting (qemu prints it on its stdout);
+//! - [`InstructionCounter`]: executed instructions, read from SysTick while qemu runs with
+//!   `-icount shift=0` (its virtual clock then advances one nanosecond per instruction);
+//!   calibrated at start-up against a loop of known length, so it does not depend on the
+//!   clock qemu gives SysTick;
+//! - [`finish`]: the exit status, through semihosting, so `qemu-system-arm` returns it;
+//! - [`free_stack`]: how much stack lies unused below the caller, for painting.
+//!
+//! The programs themselves are in `src/bin/`; what they compute comes from the shared
+//! deployable library, `examples/embedded` (`staticnn_embedded`).
+#![no_std]
+
+use core::arch::asm;
+use core::fmt;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use cortex_m::peripheral::syst::SystClkSource;
+use cortex_m::peripheral::{SCB, SYST};
+use cortex_m_rt::exception;
+use cortex_m_semihosting::{debug, hio};
+
+pub use cortex_m_rt::entry;
+
+/// Text output to the host's stdout through semihosting.
+pub struct Console(hio::HostStream);
+
+impl Console {
+    /// Opens the host's stdout; `None` if the debugger (qemu) does not answer.
+    pub fn open() -> Option<Self> {
+        hio::hstdout().ok().map(Console)
+    }
+}
+
+impl fmt::Write for Console {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.write_all(s.as_bytes()).map_err(|()| fmt::Error)
+    }
+}
+
+/// Ends the program: exit status 0 (`success`) or 1, returned by `qemu-system-arm`.
+pub fn finish(success: bool) -> ! {
+    debug::exit(if success { debug::EXIT_SUCCESS } else { debug::EXIT_FAILURE });
+    // Only reached without a debugger: stop here.
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
+
+/// SysTick's reload value: the largest its 24-bit counter takes.
+const RELOAD: u32 = 0x00ff_ffff;
+
+/// How many times SysTick has wrapped since [`InstructionCounter::start`].
+static WRAPS: AtomicU32 = AtomicU32::new(0);
+
+/// Counts SysTick wraps, so intervals longer than 2²⁴ ticks are measured too.
+#[exception]
+fn SysTick() {
+    WRAPS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Executed instructions, from SysTick under qemu's `-icount shift=0`.
+///
+/// qemu then runs virtual time at one nanosecond per instruction and clocks SysTick (with
+/// the processor clock source) from that virtual time, so SysTick ticks count instructions
+/// at a fixed ratio. [`start`](Self::start) measures that ratio on a loop of known length;
+/// [`instructions`](Self::instructions) converts. The SysTick interrupt that counts wraps
+/// adds a few instructions every 2²⁴ ticks, well below a part per million.
+///
+/// On real hardware use the DWT cycle counter instead: SysTick then counts cycles, not
+/// instructions, and the calibration loop's cycle count depends on the core.
+pub struct InstructionCounter {
+    /// Owned, so nothing else reconfigures SysTick while it counts.
+    _syst: SYST,
+    /// Instructions per SysTick tick, times 2¹⁶.
+    per_tick_q16: u64,
+}
+
+/// Iterations of the calibration loop: two instructions each.
+const CALIBRATION_ITERATIONS: u32 = 4_000_000;
+
+impl InstructionCounter {
+    /// Starts SysTick from the processor clock, free-running over its full 24-bit range
+    /// with the wrap interrupt on, and calibrates it.
+    pub fn start(mut syst: SYST) -> Self {
+        syst.set_clock_source(SystClkSource::Core);
+        syst.set_reload(RELOAD);
+        syst.clear_current();
+        syst.enable_interrupt();
+        syst.enable_counter();
+        // The counter reads 0 from `clear_current` until its first reload.
+        while SYST::get_current() == 0 {}
+        let mut counter = InstructionCounter { _syst: syst, per_tick_q16: 1 << 16 };
+        let before = counter.ticks();
+        spin(CALIBRATION_ITERATIONS);
+        let ticks = counter.ticks().saturating_sub(before).max(1);
+        counter.per_tick_q16 = (u64::from(CALIBRATION_ITERATIONS) * 2 << 16) / ticks;
+        counter
+    }
+
+    /// SysTick ticks since [`start`](Self::start).
+    pub fn ticks(&self) -> u64 {
+        loop {
+            let wraps = WRAPS.load(Ordering::Acquire);
+            let current = SYST::get_current();
+            // A wrap between the two reads shows as a changed count or a pending
+            // interrupt; read again.
+            if wraps == WRAPS.load(Ordering::Acquire) && !SCB::is_pendst_pending() {
+                return u64::from(wraps) * u64::from(RELOAD + 1) + u64::from(RELOAD - current);
+            }
+        }
+    }
+
+    /// Converts a tick interval to instructions.
+    pub fn instructions(&self, ticks: u64) -> u64 {
+        (ticks * self.per_tick_q16 + (1 << 15)) >> 16
+    }
+
+    /// Instructions per tick, as measured by [`start`](Self::start), times 1000.
+    pub fn per_tick_milli(&self) -> u64 {
+        (self.per_tick_q16 * 1000 + (1 << 15)) >> 16
+    }
+}
+
+/// A loop of exactly `2 · n` instructions (`subs` and a taken `bne` per iteration).
+#[inline(never)]
+fn spin(n: u32) {
+    // SAFETY: counts a register down to zero; touches no memory.
+    unsafe {
+        asm!(
+            "2:",
+            "subs {n}, #1",
+            "bne 2b",
+            n = inout(reg) n => _,
+            options(nomem, nostack),
+        );
+    }
+}
+
+unsafe extern "C" {
+    /// The first address past `.bss` and `.uninit` (cortex-m-rt's `link.x`).
+    static __sheap: u32;
+}
+
+/// Bytes of RAM between the end of the static data and the caller's stack pointer, less a
+/// margin of 256 bytes: the region [`staticnn_embedded::stack::measure`] may paint.
+#[inline(always)]
+pub fn free_stack() -> usize {
+    let sp: usize;
+    // SAFETY: reads the stack pointer; touches no memory.
+    unsafe { asm!("mov {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags)) };
+    let end_of_statics = (&raw const __sheap) as usize;
+    sp.saturating_sub(end_of_statics).saturating_sub(256) & !7
+}
+
+/// Prints where the program panicked, if there is a console, and exits with status 1.
+///
+/// Only the location: formatting the message would link `core`'s general formatting
+/// machinery, a kilobyte and a half of flash in every program.
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    if let Some(mut console) = Console::open() {
+        let _ = fmt::Write::write_str(&mut console, "panicked");
+        if let Some(location) = info.location() {
+            let _ = fmt::Write::write_str(&mut console, " at ");
+            let _ = fmt::Write::write_str(&mut console, location.file());
+            let _ = fmt::Write::write_fmt(&mut console, format_args!(":{}", location.line()));
+        }
+        let _ = fmt::Write::write_str(&mut console, "\n");
+    }
+    finish(false)
+}
