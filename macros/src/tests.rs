@@ -249,3 +249,99 @@ fn endless_weight_files_are_rejected() {
         "got {errors:?}"
     );
 }
+
+/// The memory and compute figures of the model declared by `source` (a `model!` body).
+fn costs_of(source: &str) -> crate::cost::Costs {
+    let decl =
+        crate::ast::parse(source.parse().expect("test sources are tokens")).expect("the declaration parses");
+    let crate::infer::Checked { model, errors } = crate::infer::check(&decl);
+    let errors = errors.finish().map(|e| e.to_string());
+    assert!(errors.is_none(), "`{source}` should be accepted, got {errors:?}");
+    crate::cost::costs(&model.expect("a consistent model")).expect("no overflow")
+}
+
+/// `PARAM_BYTES`, `MACS`, `ACTIVATION_BYTES` and `FORWARD_STACK_BYTES`, worked out by hand.
+#[test]
+fn cost_formulas_on_known_models() {
+    use crate::cost::{Costs, FORWARD_FRAME_OVERHEAD as F};
+    // 784·128 + 128 + 128·10 + 10 = 101 770 `f32`s; 784·128 + 128·10 multiply-adds. The input
+    // (3 136 bytes) is live throughout; the peak is `relu`, holding the 512-byte `dense`
+    // output and its own; `forward`'s own stack holds at most those two (1 024).
+    let mnist = costs_of("struct A { input(784), dense(128), relu, dense(10) }");
+    let expected = Costs {
+        param_bytes: 407_080,
+        macs: 101_632,
+        activation_bytes: 3_136 + 512 + 512,
+        forward_stack_bytes: 1_024 + F,
+    };
+    assert_eq!(mnist, expected);
+
+    // Parameters: 16·9 + 16, 32·16·9 + 32, 1 568·128 + 128, 128·10 + 10 = 206 922.
+    // MACs: 16·28·28 · 1·9, 32·14·14 · 16·9, 1 568·128, 128·10.
+    // Peak: the input (3 136) with the first `relu`'s input and output (16×28×28, 50 176 each).
+    let cnn = costs_of(
+        "struct A { input(1, 28, 28), conv2d(16, 3, padding = 1), relu, maxpool(2), \
+         conv2d(32, 3, padding = 1), relu, maxpool(2), flatten, dense(128), relu, dense(10) }",
+    );
+    let expected = Costs {
+        param_bytes: 206_922 * 4,
+        macs: 112_896 + 903_168 + 200_704 + 1_280,
+        activation_bytes: 3_136 + 2 * 50_176,
+        forward_stack_bytes: 2 * 50_176 + F,
+    };
+    assert_eq!(cnn, expected);
+
+    // A residual block keeps its input (32 bytes) while its layers run: inside it, the caller's
+    // input (16), the block's input, and `relu`'s input and output (32 each) are live; its
+    // addition holds the block's input, its layers' output and the sum, as much.
+    let residual = costs_of("struct A { input(4), dense(8), residual { dense(8), relu }, dense(2) }");
+    let expected = Costs {
+        param_bytes: (40 + 72 + 18) * 4,
+        macs: 32 + 64 + 16,
+        activation_bytes: 16 + 32 + 32 + 32,
+        forward_stack_bytes: 32 * 3 + F,
+    };
+    assert_eq!(residual, expected);
+
+    // `f64`, a block reading the caller's input and producing the model's output: its addition
+    // (input 256, layers' output 256, sum 256) leaves only the layers' output on the stack.
+    let last = costs_of(
+        "#[model(scalar = f64)] struct A { input(2, 4, 4), residual { conv2d(2, 3, padding = 1), relu } }",
+    );
+    let expected = Costs {
+        param_bytes: (2 * 2 * 9 + 2) * 8,
+        macs: 32 * 2 * 9,
+        activation_bytes: 3 * 256,
+        forward_stack_bytes: 2 * 256 + F,
+    };
+    assert_eq!(last, expected);
+}
+
+/// Budgets are reported once, on the layer that crosses them, naming the total, the
+/// budget and the largest layers.
+#[test]
+fn budget_errors_land_on_the_crossing_layer() {
+    let mlp = |budget: &str| {
+        format!("#[model(budget({budget}))] struct A {{ input(784), dense(128), relu, dense(10) }}")
+    };
+    assert!(errors_of(&mlp("flash = \"400K\", ram = \"16K\"")).is_empty());
+    assert_eq!(
+        errors_of(&mlp("flash = \"128K\"")),
+        [
+            "model `A` needs 407 080 bytes of `f32` parameters, over its flash budget of 131 072 bytes (128 KiB); \
+          the parameters up to this layer take 401 920; the largest: layer 0 (dense 784 → 128) with 401 920, \
+          layer 2 (dense 128 → 10) with 5 160 (the budget bounds `A::PARAM_BYTES`; code is extra)"
+        ]
+    );
+    // 401 920 bytes fit, the last layer's 5 160 do not.
+    let errors = errors_of(&mlp("flash = 405000"));
+    assert!(errors.len() == 1 && errors[0].contains("up to this layer take 407 080"), "{errors:?}");
+    let errors = errors_of(&mlp("ram = \"4K\""));
+    assert!(
+        errors.len() == 1 && errors[0].starts_with("model `A` needs 4 416 bytes of RAM for one inference"),
+        "{errors:?}"
+    );
+    for bad in ["flash = \"\"", "flash = \"12X\"", "flash = -3", "ram = 0", "rom = \"1K\"", "flash = x"] {
+        assert_eq!(errors_of(&mlp(bad)).len(), 1, "{bad}");
+    }
+}

@@ -65,6 +65,15 @@ pub trait Kind {
         Vec::new()
     }
 
+    /// The multiply-accumulates of one sample's forward pass through it, or `None` if the
+    /// count overflows a `usize`. Comparisons (`maxpool`, `relu`), additions (`avgpool`,
+    /// biases, a residual skip) and elementwise functions (`sigmoid`, `softmax`) are not
+    /// counted: none by default.
+    fn macs(&self, io: Io) -> Option<usize> {
+        let _ = io;
+        Some(0)
+    }
+
     /// Whether this is `softmax`: allowed only last, as an inference head that training skips.
     fn is_head(&self) -> bool {
         false

@@ -113,12 +113,9 @@ pub(super) fn gemm<T: Float>(dims: GemmDims, a: &[T], b: &[T], (rs, cs): (usize,
 #[inline]
 pub(super) fn gemm_tn<T: Float>(dims: GemmDims, a: &[T], b: &[T], c: &mut [T]) {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    if let (true, Some(a), Some(b), Some(c)) = (
-        dims.n >= 4 && dims.k >= 32,
-        as_f32(a),
-        as_f32(b),
-        as_f32_mut(c),
-    ) {
+    if let (true, Some(a), Some(b), Some(c)) =
+        (dims.n >= 4 && dims.k >= 32, as_f32(a), as_f32(b), as_f32_mut(c))
+    {
         return super::x86::transposed_panels(dims, a, b, c);
     }
     run_widest(DotProducts { a, b, c, m: dims.m, k: dims.k });
