@@ -72,9 +72,16 @@ pub fn parse(cx: &mut Ctxt, meta: &ParseNestedMeta, budget: &mut Budget) -> syn:
         );
     }
     budget.declared = Some(span);
-    let mut empty = true;
+    let fork = meta.input.fork();
+    let content;
+    syn::parenthesized!(content in fork);
+    if content.is_empty() {
+        cx.error(span, "`budget()` is empty; give `flash = \"128K\"`, `ram = \"16K\"` or both");
+        let _empty;
+        syn::parenthesized!(_empty in meta.input);
+        return Ok(());
+    }
     meta.parse_nested_meta(|inner| {
-        empty = false;
         let (slot, name) = if inner.path.is_ident("flash") {
             (&mut budget.flash, "flash")
         } else if inner.path.is_ident("ram") {
@@ -95,11 +102,7 @@ pub fn parse(cx: &mut Ctxt, meta: &ParseNestedMeta, budget: &mut Budget) -> syn:
             *slot = Some(Limit { bytes });
         }
         Ok(())
-    })?;
-    if empty {
-        cx.error(span, "`budget()` is empty; give `flash = \"128K\"`, `ram = \"16K\"` or both");
-    }
-    Ok(())
+    })
 }
 
 /// The bytes a budget's value states, reporting a value that is not one of the [`FORMS`].
@@ -184,9 +187,8 @@ fn check_flash(cx: &mut Ctxt, model: &Model, flash: Limit, total: usize) {
     let largest = largest(layers.iter().copied());
     let (ident, scalar) = (model.ident, &model.scalar);
     let message = format!(
-        "model `{ident}` needs {} bytes of `{scalar}` parameters, over its flash budget of {}; \
-         the parameters up to this layer take {}; the largest: {largest} \
-         (the budget bounds `{ident}::PARAM_BYTES`; code is extra)",
+        "model `{ident}` needs {} bytes of `{scalar}` parameters (`{ident}::PARAM_BYTES`; code is extra), \
+         over its flash budget of {}; the parameters up to this layer take {}; the largest: {largest}",
         grouped(total),
         flash.describe(),
         grouped(so_far),
@@ -208,9 +210,8 @@ fn check_ram(cx: &mut Ctxt, model: &Model, ram: Limit, activation: usize) {
     let ident = model.ident;
     let message = format!(
         "model `{ident}` needs {} bytes of RAM for one inference, over its ram budget of {}: {} bytes of \
-         activations at the peak (the input included) and {FORWARD_FRAME_OVERHEAD} of stack frames; {} bytes \
-         are live while this layer runs; the largest: {largest} (the budget bounds \
-         `{ident}::ACTIVATION_BYTES` + {FORWARD_FRAME_OVERHEAD})",
+         activations at the peak, input included (`{ident}::ACTIVATION_BYTES`), and {FORWARD_FRAME_OVERHEAD} \
+         of stack frames; {} bytes are live while this layer runs; the most are live during {largest}",
         grouped(needed),
         ram.describe(),
         grouped(activation),

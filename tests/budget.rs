@@ -1,0 +1,108 @@
+//! The memory and compute constants of generated models (`PARAM_BYTES`, `MACS`,
+//! `ACTIVATION_BYTES`, `FORWARD_STACK_BYTES`) against values computed here independently:
+//! sizes from `size_of` of the model and of the generated input and output types, and the
+//! multiply-adds from the layers' dimensions.
+
+use std::mem::size_of;
+
+use staticnn::nalgebra::SVector;
+use staticnn::prelude::*;
+
+staticnn::model! {
+    #[model(budget(flash = "512K", ram = "16K"))]
+    pub struct Mnist {
+        input(784),
+        dense(128), relu,
+        dense(10),
+    }
+}
+
+staticnn::model! {
+    pub struct Cnn {
+        input(1, 28, 28),
+        conv2d(16, 3, padding = 1), relu, maxpool(2),
+        conv2d(32, 3, padding = 1), relu, maxpool(2),
+        flatten,
+        dense(128), relu,
+        dense(10),
+    }
+}
+
+staticnn::model! {
+    #[model(scalar = f64)]
+    pub struct Res {
+        input(2, 6, 6),
+        conv2d(4, 3, padding = 1), relu,
+        block: residual { conv2d(4, 3, padding = 1), relu },
+        avgpool(2),
+        flatten,
+        dense(3), softmax,
+    }
+}
+
+/// The bytes of one sample of `N` values of `T`.
+const fn sample<T, const N: usize>() -> usize {
+    size_of::<SVector<T, N>>()
+}
+
+/// The frame overhead every model's `FORWARD_STACK_BYTES` adds, read off the MLP (whose
+/// `forward` holds at most the 128-wide `dense` output and the `relu` output besides the
+/// caller's input and the returned logits).
+fn overhead() -> usize {
+    Mnist::FORWARD_STACK_BYTES - 2 * sample::<f32, 128>()
+}
+
+#[test]
+fn parameter_bytes_are_the_size_of_the_model() {
+    assert_eq!(Mnist::PARAM_BYTES, size_of::<Mnist>());
+    assert_eq!(Mnist::PARAM_BYTES, <Mnist as Parameters>::LEN * 4);
+    assert_eq!(Mnist::PARAM_BYTES, 407_080);
+    assert_eq!(Cnn::PARAM_BYTES, size_of::<Cnn>());
+    assert_eq!(Res::PARAM_BYTES, size_of::<Res>());
+    assert_eq!(Res::PARAM_BYTES, <Res as Parameters>::LEN * size_of::<f64>());
+}
+
+#[test]
+fn macs_count_the_multiply_adds_of_dense_and_convolution_layers() {
+    assert_eq!(Mnist::MACS, 784 * 128 + 128 * 10);
+    assert_eq!(Mnist::MACS, 101_632);
+    // conv2d: OC·OH·OW output values, C·KH·KW products each; pools and activations: none.
+    let cnn = 16 * 28 * 28 * (9) + 32 * 14 * 14 * (16 * 9) + 32 * 7 * 7 * 128 + 128 * 10;
+    assert_eq!(Cnn::MACS, cnn);
+    // Both convolutions are 4 × 6 × 6 outputs; the residual block's own one is walked into.
+    let res = 4 * 6 * 6 * (2 * 9) + 4 * 6 * 6 * (4 * 9) + 4 * 3 * 3 * 3;
+    assert_eq!(Res::MACS, res);
+}
+
+#[test]
+fn activation_bytes_are_the_peak_of_one_forward() {
+    let overhead = overhead();
+    assert!(overhead > 0);
+
+    // The input throughout; at the peak, `relu` holds the `dense` output and its own.
+    let input = size_of::<MnistInput>();
+    assert_eq!(Mnist::ACTIVATION_BYTES, input + 2 * sample::<f32, 128>());
+    assert!(Mnist::ACTIVATION_BYTES + overhead <= 16 * 1024, "the declared ram budget holds");
+
+    // The first `relu` holds the 16×28×28 convolution output and its own.
+    let (input, map) = (size_of::<CnnInput>(), sample::<f32, { 16 * 28 * 28 }>());
+    assert_eq!(Cnn::ACTIVATION_BYTES, input + 2 * map);
+    assert_eq!(Cnn::FORWARD_STACK_BYTES, 2 * map + overhead);
+
+    // Inside the block, its input is kept for the skip: the `relu` there holds the model's
+    // input, the block's input, and its own input and output (4×6×6 `f64` each).
+    let (input, map) = (size_of::<ResInput>(), sample::<f64, { 4 * 6 * 6 }>());
+    assert_eq!(Res::ACTIVATION_BYTES, input + 3 * map);
+    assert_eq!(Res::FORWARD_STACK_BYTES, 3 * map + overhead);
+}
+
+#[test]
+fn the_constants_are_usable_in_const_items() {
+    const FLASH: usize = 512 * 1024;
+    const _: () = assert!(Mnist::PARAM_BYTES <= FLASH);
+    const TABLE: [usize; 4] = [Cnn::PARAM_BYTES, Cnn::MACS, Cnn::ACTIVATION_BYTES, Cnn::FORWARD_STACK_BYTES];
+    assert!(TABLE.iter().all(|&n| n > 0));
+    // And they describe a model that runs.
+    let model = Mnist::new_boxed(Init::HeUniform, 1);
+    let _: MnistOutput = model.forward(&MnistInput::zeros());
+}
