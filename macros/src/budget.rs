@@ -10,7 +10,7 @@
 //!   [`FORWARD_FRAME_OVERHEAD`]. The error lands on the first layer whose live bytes, with
 //!   the overhead, exceed it.
 //!
-//! The figures are those of [`cost`](crate::cost). A value is a string holding a whole number
+//! The figures are those of [`cost`]. A value is a string holding a whole number
 //! and an optional unit — `B`, `K` or `KiB` (1024 bytes), `M` or `MiB` (1024² bytes) — or an
 //! integer literal of bytes.
 
@@ -224,7 +224,7 @@ fn check_ram(cx: &mut Ctxt, model: &Model, ram: Limit, activation: usize) {
 /// layers with the most bytes, the first written first among equals.
 fn largest<'l>(layers: impl Iterator<Item = (&'l Layer, usize)>) -> String {
     let mut layers: Vec<(&Layer, usize)> = layers.collect();
-    layers.sort_by(|a, b| b.1.cmp(&a.1));
+    layers.sort_by_key(|&(_, bytes)| std::cmp::Reverse(bytes));
     let top: Vec<String> = layers
         .iter()
         .take(3)
