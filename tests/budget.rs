@@ -46,8 +46,8 @@ const fn sample<T, const N: usize>() -> usize {
 }
 
 /// The frame overhead every model's `FORWARD_STACK_BYTES` adds, read off the MLP (whose
-/// `forward` holds at most the 128-wide `dense` output and the `relu` output besides the
-/// caller's input and the returned logits).
+/// `forward` holds the 128-wide `dense` and `relu` outputs besides the caller's input and the
+/// returned logits).
 fn overhead() -> usize {
     Mnist::FORWARD_STACK_BYTES - 2 * sample::<f32, 128>()
 }
@@ -74,26 +74,33 @@ fn macs_count_the_multiply_adds_of_dense_and_convolution_layers() {
     assert_eq!(Res::MACS, res);
 }
 
+/// Every layer's output is a local that `forward` keeps until the end of its scope (its
+/// body, or the `residual` block); `conv2d` and the pools build theirs in a local of their
+/// own too, so count twice.
 #[test]
 fn activation_bytes_are_the_peak_of_one_forward() {
     let overhead = overhead();
     assert!(overhead > 0);
 
-    // The input throughout; at the peak, `relu` holds the `dense` output and its own.
-    let input = size_of::<MnistInput>();
-    assert_eq!(Mnist::ACTIVATION_BYTES, input + 2 * sample::<f32, 128>());
+    // The input, both hidden vectors and the logits.
+    let (input, output) = (size_of::<MnistInput>(), size_of::<MnistOutput>());
+    assert_eq!(Mnist::ACTIVATION_BYTES, input + 2 * sample::<f32, 128>() + output);
     assert!(Mnist::ACTIVATION_BYTES + overhead <= 16 * 1024, "the declared ram budget holds");
 
-    // The first `relu` holds the 16×28×28 convolution output and its own.
-    let (input, map) = (size_of::<CnnInput>(), sample::<f32, { 16 * 28 * 28 }>());
-    assert_eq!(Cnn::ACTIVATION_BYTES, input + 2 * map);
-    assert_eq!(Cnn::FORWARD_STACK_BYTES, 2 * map + overhead);
+    let (input, output) = (size_of::<CnnInput>(), size_of::<CnnOutput>());
+    let locals = 3 * sample::<f32, { 16 * 28 * 28 }>()
+        + 2 * sample::<f32, { 16 * 14 * 14 }>()
+        + 3 * sample::<f32, { 32 * 14 * 14 }>()
+        + 2 * sample::<f32, { 32 * 7 * 7 }>()
+        + 2 * sample::<f32, 128>();
+    assert_eq!(Cnn::ACTIVATION_BYTES, input + locals + output);
+    assert_eq!(Cnn::FORWARD_STACK_BYTES, locals + overhead);
 
-    // Inside the block, its input is kept for the skip: the `relu` there holds the model's
-    // input, the block's input, and its own input and output (4×6×6 `f64` each).
+    // The peak is inside the block, at its `relu`: the first convolution's output (twice)
+    // and `relu`'s, the block's output slot, the block's convolution (twice) and `relu`.
     let (input, map) = (size_of::<ResInput>(), sample::<f64, { 4 * 6 * 6 }>());
-    assert_eq!(Res::ACTIVATION_BYTES, input + 3 * map);
-    assert_eq!(Res::FORWARD_STACK_BYTES, 3 * map + overhead);
+    assert_eq!(Res::ACTIVATION_BYTES, input + 7 * map);
+    assert_eq!(Res::FORWARD_STACK_BYTES, 7 * map + overhead);
 }
 
 #[test]

@@ -6,20 +6,22 @@
 //!   in read-only memory); the code is extra and not counted. The error lands on the first
 //!   layer, in declaration order, at which the parameters so far exceed it.
 //! - `ram` bounds the RAM of one single-sample inference: `ACTIVATION_BYTES` (the peak of the
-//!   activations live at once, the input included) plus
-//!   [`FORWARD_FRAME_OVERHEAD`]. The error lands on the first layer whose live bytes, with
-//!   the overhead, exceed it.
+//!   activations live at once, the input included) plus [`FORWARD_FRAME_OVERHEAD`]. The
+//!   error lands on the first layer whose live bytes, with the overhead, exceed it, and
+//!   names the layers whose outputs hold the most.
 //!
 //! The figures are those of [`cost`]. A value is a string holding a whole number
 //! and an optional unit — `B`, `K` or `KiB` (1024 bytes), `M` or `MiB` (1024² bytes) — or an
 //! integer literal of bytes.
+
+use std::cmp::Reverse;
 
 use proc_macro2::Span;
 use syn::meta::ParseNestedMeta;
 use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, ExprUnary, Lit, UnOp};
 
-use crate::cost::{self, FORWARD_FRAME_OVERHEAD, grouped};
+use crate::cost::{self, FORWARD_FRAME_OVERHEAD, Step, grouped};
 use crate::ctxt::Ctxt;
 use crate::ir::{Layer, Model};
 
@@ -206,12 +208,19 @@ fn check_ram(cx: &mut Ctxt, model: &Model, ram: Limit, activation: usize) {
     let Some(step) = steps.iter().find(|s| s.live.saturating_add(FORWARD_FRAME_OVERHEAD) > ram.bytes) else {
         return;
     };
-    let largest = largest(steps.iter().map(|s| (s.layer, s.live)));
+    let mut by_size: Vec<&Step> = steps.iter().collect();
+    by_size.sort_by_key(|s| Reverse(s.own));
+    by_size.truncate(3);
+    let mut largest = largest(by_size.iter().map(|s| (s.layer, s.own)));
+    if by_size.iter().any(|s| s.layer.kind().is_some_and(|k| k.forward_one_copies_output())) {
+        largest
+            .push_str(" (a convolution or pool counts its output twice: it is built in a local and copied)");
+    }
     let ident = model.ident;
     let message = format!(
         "model `{ident}` needs {} bytes of RAM for one inference, over its ram budget of {}: {} bytes of \
          activations at the peak, input included (`{ident}::ACTIVATION_BYTES`), and {FORWARD_FRAME_OVERHEAD} \
-         of stack frames; {} bytes are live while this layer runs; the most are live during {largest}",
+         of stack frames; {} bytes are live while this layer runs; the layers holding the most: {largest}",
         grouped(needed),
         ram.describe(),
         grouped(activation),
@@ -224,7 +233,7 @@ fn check_ram(cx: &mut Ctxt, model: &Model, ram: Limit, activation: usize) {
 /// layers with the most bytes, the first written first among equals.
 fn largest<'l>(layers: impl Iterator<Item = (&'l Layer, usize)>) -> String {
     let mut layers: Vec<(&Layer, usize)> = layers.collect();
-    layers.sort_by_key(|&(_, bytes)| std::cmp::Reverse(bytes));
+    layers.sort_by_key(|&(_, bytes)| Reverse(bytes));
     let top: Vec<String> = layers
         .iter()
         .take(3)
