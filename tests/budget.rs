@@ -40,6 +40,16 @@ staticnn::model! {
     }
 }
 
+staticnn::model! {
+    /// More than 2³² multiply-accumulates (never run here).
+    pub struct Big {
+        input(16, 256, 256),
+        conv2d(256, 3, padding = 1), conv2d(16, 1), conv2d(256, 3, padding = 1),
+        global_avgpool,
+        dense(2),
+    }
+}
+
 /// The bytes of one sample of `N` values of `T`.
 const fn sample<T, const N: usize>() -> usize {
     size_of::<SVector<T, N>>()
@@ -72,6 +82,10 @@ fn macs_count_the_multiply_adds_of_dense_and_convolution_layers() {
     // Both convolutions are 4 × 6 × 6 outputs; the residual block's own one is walked into.
     let res = 4 * 6 * 6 * (2 * 9) + 4 * 6 * 6 * (4 * 9) + 4 * 3 * 3 * 3;
     assert_eq!(Res::MACS, res);
+    // Beyond 32 bits (the constant saturates at `usize::MAX` on a 32-bit target).
+    let big: u64 = 2 * (256 * 256 * 256 * (16 * 9)) + 16 * 256 * 256 * 256 + 256 * 2;
+    assert_eq!(Big::MACS as u64, big);
+    assert_eq!(Big::PARAM_BYTES, size_of::<Big>());
 }
 
 /// Every layer's output is a local that `forward` keeps until the end of its scope (its

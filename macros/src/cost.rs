@@ -60,7 +60,7 @@ pub struct Costs {
     pub macs: usize,
     /// The peak bytes of activations live at once during `forward`, its input included.
     pub activation_bytes: usize,
-    /// An upper-bound estimate of the stack `forward` itself uses: the peak without the
+    /// An estimate of the stack `forward` itself uses, meant as an upper bound: the peak without the
     /// caller's input and the returned output, plus [`FORWARD_FRAME_OVERHEAD`].
     pub forward_stack_bytes: usize,
 }

@@ -347,3 +347,18 @@ fn budget_errors_land_on_the_crossing_layer() {
         assert_eq!(errors_of(&mlp(bad)).len(), 1, "{bad}");
     }
 }
+
+/// A count beyond 32 bits is emitted so that it saturates on a 32-bit target instead of
+/// being an overflowing literal there.
+#[test]
+fn counts_beyond_32_bits_saturate_on_narrow_targets() {
+    // Two 16 → 256 convolutions on 256 × 256 images, 2 · 256·65 536 · 16·9, a 1×1 one back to
+    // 16 channels, 16·65 536 · 256, and a 256 → 2 dense layer: 5 100 274 176 MACs.
+    let source = "struct A { input(16, 256, 256), conv2d(256, 3, padding = 1), conv2d(16, 1), \
+                  conv2d(256, 3, padding = 1), global_avgpool, dense(2) }";
+    assert!(errors_of(source).is_empty(), "{:?}", errors_of(source));
+    let code = generate_str(source).expect("no panic");
+    let macs = code.split("MACS").nth(1).expect("a MACS constant");
+    assert!(macs.trim_start().starts_with(": usize = { const N : u64 = 5100274176 ;"), "{macs:.120}");
+    assert!(macs.contains("usize :: MAX"), "{macs:.200}");
+}
