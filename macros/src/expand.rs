@@ -13,6 +13,7 @@ use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
 use crate::ast::ModelDecl;
+use crate::cost::{self, grouped};
 use crate::ir::{Layer, Model, Op};
 
 /// Generates all code for a checked model.
@@ -42,6 +43,7 @@ pub fn expand(model: &Model) -> TokenStream {
     let output_doc = format!(" A batch of `BATCH` outputs of [`{ident}`] as columns (one by default).");
     let cache_fields = g.cache_fields();
     let passes = g.passes();
+    let costs = cost::costs(model).map(|c| cost::consts(model, c));
 
     quote! {
         #(#attrs)*
@@ -76,6 +78,7 @@ pub fn expand(model: &Model) -> TokenStream {
                 pub const OUTPUT: usize = #output;
                 /// The model with every parameter zero; usable in `const` and `static` items.
                 pub const ZERO: Self = Self { #(#names: <#types>::ZERO,)* };
+                #costs
             }
 
             /// SAFETY: every field is a `Zeroable` layer, so the all-zero struct is valid.
@@ -271,6 +274,16 @@ fn summary_doc(model: &Model) -> String {
     }
     list(&mut doc, &model.layers);
     doc.push_str(&format!(" ({} parameters of `{}`).", model.param_count(), model.scalar));
+    if let Some(c) = cost::costs(model) {
+        doc.push_str(&format!(
+            " Parameters: {} bytes. One `forward`: {} multiply-accumulates, {} bytes of activations at the \
+             peak (input included), about {} bytes of stack.",
+            grouped(c.param_bytes),
+            grouped(c.macs),
+            grouped(c.activation_bytes),
+            grouped(c.forward_stack_bytes)
+        ));
+    }
     doc
 }
 

@@ -17,6 +17,7 @@ use syn::{Attribute, Ident, LitStr, Path};
 
 use crate::args;
 use crate::ast::{Arg, Entry, ModelDecl};
+use crate::budget::{self, Budget};
 use crate::ctxt::Ctxt;
 use crate::ir::{Layer, Model, Op, Shape};
 use crate::layers;
@@ -89,7 +90,7 @@ pub fn check(decl: &ModelDecl) -> Checked<'_> {
 
     let Checker { cx, usable, .. } = checker;
     let usable = usable && input.is_some() && !layers.is_empty();
-    let ModelOptions { attrs, scalar, krate, weights, allow_non_finite } = options;
+    let ModelOptions { attrs, scalar, krate, weights, allow_non_finite, budget } = options;
     let model = usable.then(|| Model {
         attrs,
         vis: &decl.vis,
@@ -98,6 +99,7 @@ pub fn check(decl: &ModelDecl) -> Checked<'_> {
         krate,
         weights,
         allow_non_finite,
+        budget,
         input: input_shape,
         layers,
     });
@@ -379,6 +381,7 @@ struct ModelOptions<'a> {
     krate: TokenStream,
     weights: Option<LitStr>,
     allow_non_finite: bool,
+    budget: Budget,
 }
 
 /// Splits `#[model(…)]` options from the attributes that pass through to the struct.
@@ -389,6 +392,7 @@ fn model_options<'a>(cx: &mut Ctxt, attrs: &'a [Attribute]) -> ModelOptions<'a> 
         krate: quote!(::staticnn),
         weights: None,
         allow_non_finite: false,
+        budget: Budget::default(),
     };
     for attr in attrs {
         if !attr.path().is_ident("model") {
@@ -429,10 +433,13 @@ fn model_options<'a>(cx: &mut Ctxt, attrs: &'a [Attribute]) -> ModelOptions<'a> 
             } else if meta.path.is_ident("allow_non_finite") {
                 options.allow_non_finite = true;
                 Ok(())
+            } else if meta.path.is_ident("budget") {
+                budget::parse(cx, &meta, &mut options.budget)
             } else {
                 let option = meta.path.to_token_stream().to_string().replace(' ', "");
                 Err(meta.error(format_args!(
-                    "unknown model option `{option}`; the options are `scalar = f32` (or `f64`), `crate = \"path\"`, `weights = \"file.safetensors\"` and `allow_non_finite`"
+                    "unknown model option `{option}`; the options are `scalar = f32` (or `f64`), `crate = \"path\"`, \
+                     `weights = \"file.safetensors\"`, `allow_non_finite` and `budget(flash = \"128K\", ram = \"16K\")`"
                 )))
             }
         });

@@ -7,6 +7,7 @@ use std::fmt;
 use proc_macro2::{Span, TokenStream};
 use syn::{Attribute, Ident, LitStr};
 
+use crate::budget::Budget;
 use crate::layers::{Kind, TensorSpec};
 
 /// A checked model: everything [`expand`](crate::expand) needs, with shapes resolved.
@@ -22,6 +23,8 @@ pub struct Model<'a> {
     pub weights: Option<LitStr>,
     /// `#[model(allow_non_finite)]`: bake NaN and infinite weights instead of refusing them.
     pub allow_non_finite: bool,
+    /// `#[model(budget(flash = "…", ram = "…"))]`: the limits checked by [`budget`](crate::budget).
+    pub budget: Budget,
     /// The shape of one input sample.
     pub input: Shape,
     /// The layers in order; a `residual` block holds its own layers.
@@ -32,6 +35,11 @@ impl Model<'_> {
     /// The width of one input sample (`C·H·W` for an image).
     pub fn input_width(&self) -> usize {
         self.input.len()
+    }
+
+    /// The bytes of one scalar: 8 for `f64`, 4 for `f32`.
+    pub fn scalar_bytes(&self) -> usize {
+        if self.scalar.to_string() == "f64" { 8 } else { 4 }
     }
 
     /// The width of the final layer's output.

@@ -13,6 +13,8 @@
 
 mod args;
 mod ast;
+mod budget;
+mod cost;
 mod ctxt;
 mod expand;
 mod infer;
@@ -59,6 +61,7 @@ fn generate(decl: &ast::ModelDecl) -> TokenStream {
     let infer::Checked { model, errors: mut cx } = infer::check(decl);
     let code = match &model {
         Some(model) => {
+            budget::check(&mut cx, model);
             let mut code = expand::expand(model);
             code.extend(weights::expand(&mut cx, model));
             code

@@ -249,3 +249,116 @@ fn endless_weight_files_are_rejected() {
         "got {errors:?}"
     );
 }
+
+/// The memory and compute figures of the model declared by `source` (a `model!` body).
+fn costs_of(source: &str) -> crate::cost::Costs {
+    let decl =
+        crate::ast::parse(source.parse().expect("test sources are tokens")).expect("the declaration parses");
+    let crate::infer::Checked { model, errors } = crate::infer::check(&decl);
+    let errors = errors.finish().map(|e| e.to_string());
+    assert!(errors.is_none(), "`{source}` should be accepted, got {errors:?}");
+    crate::cost::costs(&model.expect("a consistent model")).expect("no overflow")
+}
+
+/// `PARAM_BYTES`, `MACS`, `ACTIVATION_BYTES` and `FORWARD_STACK_BYTES`, worked out by hand.
+/// Every layer's output stays live until the end of its scope (`forward`'s body or its
+/// `residual` block); `conv2d` and the pools count theirs twice (see `cost`).
+#[test]
+fn cost_formulas_on_known_models() {
+    use crate::cost::{Costs, FORWARD_FRAME_OVERHEAD as F};
+    // 784·128 + 128 + 128·10 + 10 = 101 770 `f32`s; 784·128 + 128·10 multiply-adds. At the
+    // end the input (3 136 bytes), the `dense` and `relu` outputs (512 each) and the logits
+    // (40) are live; `forward`'s own stack holds the two hidden vectors.
+    let mnist = costs_of("struct A { input(784), dense(128), relu, dense(10) }");
+    let expected = Costs {
+        param_bytes: 407_080,
+        macs: 101_632,
+        activation_bytes: 3_136 + 512 + 512 + 40,
+        forward_stack_bytes: 1_024 + F,
+    };
+    assert_eq!(mnist, expected);
+
+    // Parameters: 16·9 + 16, 32·16·9 + 32, 1 568·128 + 128, 128·10 + 10 = 206 922.
+    // MACs: 16·28·28 · 1·9, 32·14·14 · 16·9, 1 568·128, 128·10.
+    // Activations: the input, then 16×28×28 (×2 for the convolution, ×1 for `relu`), 16×14×14
+    // (×2), 32×14×14 (×2, ×1), 32×7×7 (×2), 128 (×2) and 10 `f32`s.
+    let cnn = costs_of(
+        "struct A { input(1, 28, 28), conv2d(16, 3, padding = 1), relu, maxpool(2), \
+         conv2d(32, 3, padding = 1), relu, maxpool(2), flatten, dense(128), relu, dense(10) }",
+    );
+    let outputs = 4 * (3 * 12_544 + 2 * 3_136 + 3 * 6_272 + 2 * 1_568 + 2 * 128);
+    let expected = Costs {
+        param_bytes: 206_922 * 4,
+        macs: 112_896 + 903_168 + 200_704 + 1_280,
+        activation_bytes: 3_136 + outputs + 40,
+        forward_stack_bytes: outputs + F,
+    };
+    assert_eq!(cnn, expected);
+
+    // Inside the block: the input (16), the first `dense` output (32), the block's output
+    // slot (32, live from the block's start), then its `dense` and `relu` outputs (32 each);
+    // they end with the block, before the last `dense`.
+    let residual = costs_of("struct A { input(4), dense(8), residual { dense(8), relu }, dense(2) }");
+    let expected = Costs {
+        param_bytes: (40 + 72 + 18) * 4,
+        macs: 32 + 64 + 16,
+        activation_bytes: 16 + 4 * 32,
+        forward_stack_bytes: 4 * 32 + F,
+    };
+    assert_eq!(residual, expected);
+
+    // `f64`, a block reading the caller's input (256 bytes) and producing the model's output:
+    // its output slot, the convolution's output twice and the `relu` output, 256 each.
+    let last = costs_of(
+        "#[model(scalar = f64)] struct A { input(2, 4, 4), residual { conv2d(2, 3, padding = 1), relu } }",
+    );
+    let expected = Costs {
+        param_bytes: (2 * 2 * 9 + 2) * 8,
+        macs: 32 * 2 * 9,
+        activation_bytes: 5 * 256,
+        forward_stack_bytes: 4 * 256 + F,
+    };
+    assert_eq!(last, expected);
+}
+
+/// Budgets are reported once, on the layer that crosses them, naming the total, the
+/// budget and the largest layers.
+#[test]
+fn budget_errors_land_on_the_crossing_layer() {
+    let mlp = |budget: &str| {
+        format!("#[model(budget({budget}))] struct A {{ input(784), dense(128), relu, dense(10) }}")
+    };
+    assert!(errors_of(&mlp("flash = \"400K\", ram = \"16K\"")).is_empty());
+    assert_eq!(
+        errors_of(&mlp("flash = \"128K\"")),
+        ["model `A` needs 407 080 bytes of `f32` parameters (`A::PARAM_BYTES`; code is extra), over its \
+             flash budget of 131 072 bytes (128 KiB); the parameters up to this layer take 401 920; the largest: \
+             layer 0 (dense 784 → 128) with 401 920, layer 2 (dense 128 → 10) with 5 160"]
+    );
+    // 401 920 bytes fit, the last layer's 5 160 do not.
+    let errors = errors_of(&mlp("flash = 405000"));
+    assert!(errors.len() == 1 && errors[0].contains("up to this layer take 407 080"), "{errors:?}");
+    let errors = errors_of(&mlp("ram = \"4K\""));
+    assert!(
+        errors.len() == 1 && errors[0].starts_with("model `A` needs 4 456 bytes of RAM for one inference"),
+        "{errors:?}"
+    );
+    for bad in ["", "flash = \"\"", "flash = \"12X\"", "flash = -3", "ram = 0", "rom = \"1K\"", "flash = x"] {
+        assert_eq!(errors_of(&mlp(bad)).len(), 1, "{bad}");
+    }
+}
+
+/// A count beyond 32 bits is emitted so that it saturates on a 32-bit target instead of
+/// being an overflowing literal there.
+#[test]
+fn counts_beyond_32_bits_saturate_on_narrow_targets() {
+    // Two 16 → 256 convolutions on 256 × 256 images, 2 · 256·65 536 · 16·9, a 1×1 one back to
+    // 16 channels, 16·65 536 · 256, and a 256 → 2 dense layer: 5 100 274 176 MACs.
+    let source = "struct A { input(16, 256, 256), conv2d(256, 3, padding = 1), conv2d(16, 1), \
+                  conv2d(256, 3, padding = 1), global_avgpool, dense(2) }";
+    assert!(errors_of(source).is_empty(), "{:?}", errors_of(source));
+    let code = generate_str(source).expect("no panic");
+    let macs = code.split("MACS").nth(1).expect("a MACS constant");
+    assert!(macs.trim_start().starts_with(": usize = { const N : u64 = 5100274176 ;"), "{macs:.120}");
+    assert!(macs.contains("usize :: MAX"), "{macs:.200}");
+}

@@ -8,6 +8,7 @@ use crate::ast::Entry;
 use crate::ctxt::Ctxt;
 use crate::infer::Upstream;
 use crate::ir::{Io, Shape};
+use crate::limits;
 
 /// The geometry of a convolution (its input and output shapes are the layer's).
 struct Conv2d {
@@ -76,6 +77,18 @@ impl Kind for Conv2d {
         let ((c, ..), (oc, ..)) = (io.input.chw(), io.output.chw());
         // The runtime's `K × OC` weight, column-major, is PyTorch's row-major `[OC, C, KH, KW]`.
         vec![TensorSpec::new("weight", vec![oc, c, self.kh, self.kw]), TensorSpec::new("bias", vec![oc])]
+    }
+
+    /// One multiply-add per weight per output position, `OC·OH·OW · C·KH·KW`: the nominal
+    /// count, padding taps included (the direct convolution of `forward_one` skips those, so
+    /// a padded layer does slightly fewer).
+    fn macs(&self, io: Io) -> Option<usize> {
+        let (c, ..) = io.input.chw();
+        limits::product(&[io.output.len(), c, self.kh, self.kw])
+    }
+
+    fn forward_one_copies_output(&self) -> bool {
+        true
     }
 
     fn needs_scratch(&self) -> bool {

@@ -89,6 +89,11 @@ impl Kind for Dense {
         ]
     }
 
+    /// One multiply-add per weight: `N · M`.
+    fn macs(&self, io: Io) -> Option<usize> {
+        io.input.len().checked_mul(io.output.len())
+    }
+
     fn forward_one_inline(&self, io: Io, layer: &TokenStream, input: &TokenStream) -> Option<TokenStream> {
         let (i, o) = (io.input.len(), io.output.len());
         if i.saturating_mul(o) > MAX_UNROLLED {

@@ -65,6 +65,23 @@ pub trait Kind {
         Vec::new()
     }
 
+    /// The multiply-accumulates of one sample's forward pass through it, or `None` if the
+    /// count overflows a `usize`. Comparisons (`maxpool`, `relu`), additions (`avgpool`,
+    /// biases, a residual skip) and elementwise functions (`sigmoid`, `softmax`) are not
+    /// counted: none by default.
+    fn macs(&self, io: Io) -> Option<usize> {
+        let _ = io;
+        Some(0)
+    }
+
+    /// Whether the runtime's `forward_one` builds its output in a local of its own and
+    /// returns it, a copy the optimiser does not elide (measured on x86_64 for `conv2d` and the
+    /// pools, whose `forward_one` fills a zeroed `y` through a slice), so that `forward` holds
+    /// a second output-sized buffer for the layer ([`cost`](crate::cost) counts it).
+    fn forward_one_copies_output(&self) -> bool {
+        false
+    }
+
     /// Whether this is `softmax`: allowed only last, as an inference head that training skips.
     fn is_head(&self) -> bool {
         false

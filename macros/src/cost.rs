@@ -1,0 +1,261 @@
+//! What a checked model costs, in bytes of its scalar and in multiply-accumulates: the
+//! numbers behind the generated `PARAM_BYTES`, `MACS`, `ACTIVATION_BYTES` and
+//! `FORWARD_STACK_BYTES` constants, and behind `#[model(budget(…))]` (see
+//! [`budget`](crate::budget)).
+//!
+//! The activation figures follow the code [`expand`](crate::expand) generates for the
+//! single-sample `forward` (`Gen::forward_one`), scope by scope:
+//!
+//! - each layer is one `let` holding its output, in the scope of its list: `forward`'s body,
+//!   where it stays until `forward` returns, or a `residual` block's, where it stays until
+//!   the block ends (Rust ends a local's storage at the end of its scope, not after its last
+//!   use, so the compiler cannot give its stack slot to a later layer before then);
+//! - a `residual` block is `let out = { its layers…; input + their output }`: its output's
+//!   slot is live from the start of the block, the block's input (an earlier local, or `x`)
+//!   is still live for the skip, and the sum is written into the output;
+//! - the runtime's `forward_one` takes no scratch (the batched path's im2col patch matrix,
+//!   `Kind::scratch_tensors`, lives in the training cache and is never allocated by
+//!   `forward`), but a kind may build its output in a local of its own that the optimiser
+//!   does not write in place (`Kind::forward_one_copies_output`): that copy is counted with
+//!   the layer's output;
+//! - `flatten` generates no code and reuses its input; the caller's input `x` is borrowed for
+//!   the whole call.
+//!
+//! The bytes live while a layer runs are therefore `x`, every local of the enclosing scopes
+//! created so far, and the layer's output (and its copy); `ACTIVATION_BYTES` is their peak
+//! over the layers and the blocks' additions.
+//!
+//! Checked against painted-stack measurements of `forward` built with `opt-level = 3` on
+//! x86_64 (rustc 1.95): the optimiser kept every such local, copies included, and
+//! `FORWARD_STACK_BYTES` (with the overhead of 256 bytes) came 32 bytes under the measured
+//! stack for the MNIST MLP (1 312 bytes), 40 under for the MNIST CNN of the tests
+//! (264 744), 16 under for a 256-wide 10-layer MLP (10 512), and 16 KiB over for a residual
+//! CNN, where blocks' locals end with the block and later layers reuse their slots
+//! (57 640). The measured stack includes the measuring call's frame.
+//!
+//! All arithmetic is checked: every size is bounded by the [`limits`](crate::limits), so
+//! nothing overflows a 64-bit `usize`, and an overflow anywhere else is reported rather
+//! than wrapped.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+
+use crate::ir::{Layer, Model, Op, Shape};
+
+/// The bytes of stack the generated `forward` is assumed to use beyond the activations it
+/// holds: return addresses, saved registers, spilled locals and the runtime kernels' own
+/// frames. `FORWARD_STACK_BYTES` adds it once, and a `ram` budget is checked against
+/// `ACTIVATION_BYTES` plus it.
+///
+/// A first estimate, to be calibrated against a painted-stack measurement of `forward` on a
+/// Cortex-M4 (the embedded example's `stack::measure`): this is the one place to change.
+pub const FORWARD_FRAME_OVERHEAD: usize = 256;
+
+/// The model-wide figures emitted as constants on the model struct.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Costs {
+    /// Bytes of all parameters: `size_of::<Model>()`.
+    pub param_bytes: usize,
+    /// Multiply-accumulates of one single-sample `forward`.
+    pub macs: usize,
+    /// The peak bytes of activations live at once during `forward`, its input included.
+    pub activation_bytes: usize,
+    /// An estimate of the stack `forward` itself uses, meant as an upper bound: the peak without the
+    /// caller's input and the returned output, plus [`FORWARD_FRAME_OVERHEAD`].
+    pub forward_stack_bytes: usize,
+}
+
+/// One step of the single-sample `forward`: a layer running, or a `residual` block adding
+/// its input to its layers' output.
+pub struct Step<'l> {
+    /// The layer running (the block, for a block's addition).
+    pub layer: &'l Layer,
+    /// The bytes this step's local adds to what `forward` holds: the layer's output (with the
+    /// copy of it its `forward_one` builds, if any), the block's output for an addition.
+    pub own: usize,
+    /// The bytes live at once: the caller's input, the locals of the enclosing scopes so far
+    /// and this step's.
+    pub live: usize,
+    /// Of those, the bytes on `forward`'s own stack: without the caller's input, and
+    /// without the output if this step produces the model's (returned to the caller).
+    pub stack: usize,
+}
+
+/// The size of one sample of `shape` in bytes of a `scalar_bytes`-byte scalar.
+fn bytes(shape: Shape, scalar_bytes: usize) -> Option<usize> {
+    shape.len().checked_mul(scalar_bytes)
+}
+
+/// The bytes of a layer's own parameters (none for a layer without, or a `residual` block,
+/// whose layers hold theirs).
+pub fn layer_param_bytes(layer: &Layer, scalar_bytes: usize) -> Option<usize> {
+    layer
+        .tensors()
+        .iter()
+        .try_fold(0usize, |n, t| t.len().checked_mul(scalar_bytes).and_then(|b| n.checked_add(b)))
+}
+
+/// Every layer holding parameters, in declaration order (nested ones included), with the
+/// bytes of its parameters.
+pub fn param_bytes_by_layer<'m>(model: &'m Model) -> Option<Vec<(&'m Layer, usize)>> {
+    let t = model.scalar_bytes();
+    model.param_layers().into_iter().map(|l| Some((l, layer_param_bytes(l, t)?))).collect()
+}
+
+/// The multiply-accumulates of a list of layers, `residual` blocks walked into.
+fn macs(layers: &[Layer]) -> Option<usize> {
+    layers.iter().try_fold(0usize, |n, l| {
+        let own = match &l.op {
+            Op::Layer(kind) => kind.macs(l.io())?,
+            Op::Residual(inner) => macs(inner)?,
+            Op::Flatten => 0,
+        };
+        n.checked_add(own)
+    })
+}
+
+/// The steps of the single-sample `forward` over a list of layers whose enclosing scopes
+/// hold `base` bytes (the caller's input `input` among them), in the order they run;
+/// returns the bytes the list's own locals hold at its end.
+fn walk<'l>(
+    layers: &'l [Layer],
+    base: usize,
+    input: usize,
+    t: usize,
+    steps: &mut Vec<Step<'l>>,
+) -> Option<usize> {
+    let mut locals = 0usize;
+    for l in layers {
+        let output = bytes(l.output, t)?;
+        let own = match &l.op {
+            Op::Flatten => continue,
+            Op::Layer(kind) if kind.forward_one_copies_output() => output.checked_mul(2)?,
+            Op::Layer(_) => output,
+            Op::Residual(inner) => {
+                // The block's output slot is live from its start; its layers' locals until
+                // its end, when the sum has been written.
+                let block_base = base.checked_add(locals)?.checked_add(output)?;
+                let inner_locals = walk(inner, block_base, input, t, steps)?;
+                let live = block_base.checked_add(inner_locals)?;
+                steps.push(Step { layer: l, own: output, live, stack: live.checked_sub(input)? });
+                locals = locals.checked_add(output)?;
+                continue;
+            }
+        };
+        locals = locals.checked_add(own)?;
+        let live = base.checked_add(locals)?;
+        steps.push(Step { layer: l, own, live, stack: live.checked_sub(input)? });
+    }
+    Some(locals)
+}
+
+/// The steps of one single-sample `forward`, in the order they run (a block's layers before
+/// its addition). The last step produces the model's output, so its `stack` leaves it out.
+pub fn forward_steps<'m>(model: &'m Model) -> Option<Vec<Step<'m>>> {
+    let t = model.scalar_bytes();
+    let input = bytes(model.input, t)?;
+    let mut steps = Vec::new();
+    walk(&model.layers, input, input, t, &mut steps)?;
+    if let Some(last) = steps.last_mut() {
+        last.stack = last.stack.checked_sub(bytes(last.layer.output, t)?)?;
+    }
+    Some(steps)
+}
+
+/// The model-wide figures, or `None` if one overflows a `usize` (impossible on a 64-bit
+/// host within the limits).
+pub fn costs(model: &Model) -> Option<Costs> {
+    let param_bytes = param_bytes_by_layer(model)?.iter().try_fold(0usize, |n, (_, b)| n.checked_add(*b))?;
+    let steps = forward_steps(model)?;
+    let input = bytes(model.input, model.scalar_bytes())?;
+    // A model is never only its input (the checker requires a layer), but be total anyway.
+    let activation_bytes = steps.iter().map(|s| s.live).max().unwrap_or(input);
+    let stack = steps.iter().map(|s| s.stack).max().unwrap_or(0);
+    Some(Costs {
+        param_bytes,
+        macs: macs(&model.layers)?,
+        activation_bytes,
+        forward_stack_bytes: stack.checked_add(FORWARD_FRAME_OVERHEAD)?,
+    })
+}
+
+/// The figures as the model's documented associated constants.
+pub fn consts(model: &Model, costs: Costs) -> TokenStream {
+    let Costs { param_bytes, macs, activation_bytes, forward_stack_bytes } = costs;
+    let (t, scalar_bytes) = (&model.scalar, model.scalar_bytes());
+    let params = grouped(model.param_count());
+    let docs = [
+        format!(
+            " {} bytes: all {params} parameters, {scalar_bytes} bytes of `{t}` each (`size_of::<Self>()`). What a \
+             baked `TRAINED` puts in read-only memory (flash); the code is not counted. A `flash` budget \
+             bounds it.",
+            grouped(param_bytes)
+        ),
+        format!(
+            " {}: the multiply-accumulates of one single-sample `forward`, `N·M` per dense layer and \
+             `OC·OH·OW·C·KH·KW` per convolution (padding taps included). Pools, activations, `softmax`, \
+             biases and residual additions count nothing: their comparisons, additions and elementwise \
+             functions are not multiply-accumulates.",
+            grouped(macs)
+        ),
+        format!(
+            " {} bytes: the peak of the activations live at once during one single-sample `forward`, its \
+             input included. Every layer's output is a local of `forward` that lives until the end of its \
+             scope — `forward`'s body, or its `residual` block — so while a layer runs, the caller's input, \
+             the outputs of the layers before it in the enclosing scopes (a block's output from the start \
+             of the block) and its own output are live; `conv2d` and the pools count their output twice, \
+             as their `forward_one` builds it in a local of its own. `forward` takes no scratch memory \
+             (the patch matrices of convolutions are only in the training cache). With the \
+             {FORWARD_FRAME_OVERHEAD} bytes of frames assumed by `FORWARD_STACK_BYTES`, this is what a \
+             `ram` budget bounds.",
+            grouped(activation_bytes)
+        ),
+        format!(
+            " {} bytes: an estimate of the stack `forward` itself uses in an optimised build, meant as an \
+             upper bound: the peak of `ACTIVATION_BYTES` without the caller's input and the returned \
+             output, plus {FORWARD_FRAME_OVERHEAD} bytes for frames, saved registers and the kernels' \
+             locals (the macro's `FORWARD_FRAME_OVERHEAD`). An unoptimised build makes more copies and \
+             uses more.",
+            grouped(forward_stack_bytes)
+        ),
+    ];
+    let [param_doc, macs_doc, activation_doc, stack_doc] = docs;
+    let [param_bytes, macs, activation_bytes, forward_stack_bytes] =
+        [param_bytes, macs, activation_bytes, forward_stack_bytes].map(usize_const);
+    quote! {
+        #[doc = #param_doc]
+        pub const PARAM_BYTES: usize = #param_bytes;
+        #[doc = #macs_doc]
+        pub const MACS: usize = #macs;
+        #[doc = #activation_doc]
+        pub const ACTIVATION_BYTES: usize = #activation_bytes;
+        #[doc = #stack_doc]
+        pub const FORWARD_STACK_BYTES: usize = #forward_stack_bytes;
+    }
+}
+
+/// A `usize` constant's value: a plain literal when it fits 32 bits, else one that
+/// saturates at `usize::MAX` on a target whose `usize` is narrower (a 4·10⁹-MAC model
+/// built for a 32-bit target, say), instead of an overflowing literal.
+fn usize_const(n: usize) -> TokenStream {
+    match u32::try_from(n) {
+        Ok(_) => {
+            let n = Literal::usize_unsuffixed(n);
+            quote!(#n)
+        }
+        Err(_) => {
+            let n = Literal::u64_unsuffixed(n as u64);
+            quote!({
+                const N: u64 = #n;
+                if N > usize::MAX as u64 { usize::MAX } else { N as usize }
+            })
+        }
+    }
+}
+
+/// `407 080`: a byte count as messages and docs write it, in groups of three digits.
+pub fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let groups: Vec<_> = digits.as_bytes().rchunks(3).rev().map(String::from_utf8_lossy).collect();
+    groups.join(" ")
+}
