@@ -1,30 +1,57 @@
 #!/usr/bin/env bash
-# Checks the MNIST MLP deployment on the Cortex-M4 against its bars, from the programs'
-# output (run ./run.sh first) and the linked sections:
+# Checks the Cortex-M4 measurements (run ./run.sh first) against the bars of the MNIST MLP
+# deployment and the models' compile-time constants against what is measured:
 #
-#   code (.text of the `mnist` program)                     ≤ 8 KiB
-#   RAM (.data + .bss) + stack of one inference            ≤ 4 KiB
-#   executed instructions per inference, mean of 1 000     ≤ 60 000
+#   code (.text of the `mnist` program)                          ≤ 8 KiB
+#   RAM (.data + .bss) + stack of one inference                  ≤ 4 KiB
+#   executed instructions per inference, mean of 1 000 images    ≤ 60 000
+#   PARAM_BYTES                    = the size of the model's symbol in the linked program
+#   FORWARD_STACK_BYTES, RAM_BYTES within 10 % of the painted stack of `forward` and of one
+#                                    classification (input conversion included)
 #
-# and prints each measure with its bar. Exits non-zero if one is exceeded.
+# for the MLP and the CNN. Prints each measure next to its bar; exits non-zero if one fails.
 set -euo pipefail
 cd "$(dirname "$0")"
-elf=target/thumbv7em-none-eabihf/release/mnist
-profile=target/m4-mnist_profile.txt
-
-section() { llvm-size -A "$elf" | awk -v s="$1" '$1 == s { print $2 }'; }
-text=$(section .text)
-ram=$(( $(section .data) + $(section .bss) ))
-stack=$(sed -n 's/^stack: one classification \([0-9]*\) bytes.*/\1/p' "$profile")
-instructions=$(sed -n 's/^instructions per inference: \([0-9]*\).*/\1/p' "$profile")
-[ -n "$stack" ] && [ -n "$instructions" ] || { echo "no measurements in $profile" >&2; exit 1; }
-
+elf_dir=target/thumbv7em-none-eabihf/release
 failed=0
-bar() { # bar NAME VALUE LIMIT
-    if [ "$2" -le "$3" ]; then verdict=ok; else verdict=OVER; failed=1; fi
-    printf '%-48s %8d  (bar %d) %s\n' "$1" "$2" "$3" "$verdict"
+
+field() { # field FILE PATTERN: the first number after PATTERN in FILE
+    sed -n "s/.*$2 \([0-9]*\).*/\1/p" "$1" | head -1
 }
-bar "code, .text (bytes)" "$text" 8192
-bar "RAM + stack of one inference (bytes)" $((ram + stack)) 4096
-bar "instructions per inference" "$instructions" 60000
+check() { # check NAME VALUE OK(0/1) BAR-TEXT
+    local verdict=ok
+    [ "$3" -eq 1 ] || { verdict=FAILED; failed=1; }
+    printf '%-58s %10s  %-28s %s\n' "$1" "$2" "$4" "$verdict"
+}
+within10() { # within10 CONSTANT MEASURED: 1 if |c − m| ≤ 10 % of m
+    local d=$(($1 - $2))
+    [ $((d < 0 ? -d : d)) -le $(($2 / 10)) ] && echo 1 || echo 0
+}
+section() { llvm-size -A "$1" | awk -v s="$2" '$1 == s { print $2 }'; }
+symbol_size() { echo $((16#$(llvm-nm -S "$1" | awk -v s="$2" '$4 ~ s { print $2; exit }'))); }
+
+# The MLP: code and RAM of the deployment program, instructions and stack from the profile.
+text=$(section "$elf_dir/mnist" .text)
+ram=$(( $(section "$elf_dir/mnist" .data) + $(section "$elf_dir/mnist" .bss) ))
+profile=target/m4-mnist_profile.txt
+classify=$(field "$profile" "classification stack")
+forward=$(field "$profile" "forward stack")
+instructions=$(field "$profile" "instructions per inference:")
+check "MLP code, .text of \`mnist\` (bytes)" "$text" $((text <= 8192)) "bar ≤ 8 192"
+check "MLP RAM + stack of one inference (bytes)" $((ram + classify)) $((ram + classify <= 4096)) "bar ≤ 4 096"
+check "MLP instructions per inference (mean of 1 000)" "$instructions" $((instructions <= 60000)) "bar ≤ 60 000"
+
+for model in mnist_profile:MODEL:Mnist mnist_cnn:CNN:MnistCnn; do
+    IFS=: read -r program symbol name <<< "$model"
+    out=target/m4-$program.txt
+    params=$(field "$out" "PARAM_BYTES")
+    linked=$(symbol_size "$elf_dir/$program" "staticnn_embedded[0-9]*${symbol}E?$")
+    stack_const=$(field "$out" "FORWARD_STACK_BYTES")
+    ram_const=$(field "$out" "RAM_BYTES")
+    forward=$(field "$out" "forward stack")
+    classify=$(field "$out" "classification stack")
+    check "$name::PARAM_BYTES vs the linked \`$symbol\` ($linked B)" "$params" $((params == linked)) "equal"
+    check "$name::FORWARD_STACK_BYTES vs painted forward ($forward B)" "$stack_const" "$(within10 "$stack_const" "$forward")" "within 10 %"
+    check "$name::RAM_BYTES vs painted classification ($classify B)" "$ram_const" "$(within10 "$ram_const" "$classify")" "within 10 %"
+done
 exit $failed

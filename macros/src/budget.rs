@@ -170,7 +170,7 @@ pub fn check(cx: &mut Ctxt, model: &Model) {
         check_flash(cx, model, flash, costs.param_bytes);
     }
     if let Some(ram) = budget.ram {
-        check_ram(cx, model, ram, costs.activation_bytes);
+        check_ram(cx, model, ram, costs.ram_bytes);
     }
 }
 
@@ -199,8 +199,7 @@ fn check_flash(cx: &mut Ctxt, model: &Model, flash: Limit, total: usize) {
 }
 
 /// The `ram` budget: on the first layer whose live bytes, with the frame overhead, exceed it.
-fn check_ram(cx: &mut Ctxt, model: &Model, ram: Limit, activation: usize) {
-    let needed = activation.saturating_add(FORWARD_FRAME_OVERHEAD);
+fn check_ram(cx: &mut Ctxt, model: &Model, ram: Limit, needed: usize) {
     if needed <= ram.bytes {
         return;
     }
@@ -208,22 +207,20 @@ fn check_ram(cx: &mut Ctxt, model: &Model, ram: Limit, activation: usize) {
     let Some(step) = steps.iter().find(|s| s.live.saturating_add(FORWARD_FRAME_OVERHEAD) > ram.bytes) else {
         return;
     };
-    let mut by_size: Vec<&Step> = steps.iter().collect();
+    // Activations applied in place hold nothing of their own.
+    let mut by_size: Vec<&Step> = steps.iter().filter(|s| s.own > 0).collect();
     by_size.sort_by_key(|s| Reverse(s.own));
     by_size.truncate(3);
-    let mut largest = largest(by_size.iter().map(|s| (s.layer, s.own)));
-    if by_size.iter().any(|s| s.layer.kind().is_some_and(|k| k.forward_one_copies_output())) {
-        largest
-            .push_str(" (a convolution or pool counts its output twice: it is built in a local and copied)");
-    }
+    let largest = largest(by_size.iter().map(|s| (s.layer, s.own)));
     let ident = model.ident;
     let message = format!(
-        "model `{ident}` needs {} bytes of RAM for one inference, over its ram budget of {}: {} bytes of \
-         activations at the peak, input included (`{ident}::ACTIVATION_BYTES`), and {FORWARD_FRAME_OVERHEAD} \
-         of stack frames; {} bytes are live while this layer runs; the layers holding the most: {largest}",
+        "model `{ident}` needs {} bytes of RAM for one inference (`{ident}::RAM_BYTES`), over its ram budget \
+         of {}: {} bytes of activations at the peak, input included (`{ident}::ACTIVATION_BYTES`), and \
+         {FORWARD_FRAME_OVERHEAD} of stack frames; {} bytes are live while this layer runs; the layers \
+         holding the most: {largest}",
         grouped(needed),
         ram.describe(),
-        grouped(activation),
+        grouped(needed.saturating_sub(FORWARD_FRAME_OVERHEAD)),
         grouped(step.live),
     );
     cx.error(step.layer.span, message);

@@ -6,32 +6,26 @@
 //! The activation figures follow the code [`expand`](crate::expand) generates for the
 //! single-sample `forward` (`Gen::forward_one`), scope by scope:
 //!
-//! - each layer is one `let` holding its output, in the scope of its list: `forward`'s body,
+//! - an element-wise activation after a layer of its list is applied in place to that
+//!   layer's output (`apply_one`) and holds nothing of its own;
+//! - each other layer is one `let` holding its output, in the scope of its list: `forward`'s body,
 //!   where it stays until `forward` returns, or a `residual` block's, where it stays until
 //!   the block ends (Rust ends a local's storage at the end of its scope, not after its last
 //!   use, so the compiler cannot give its stack slot to a later layer before then);
-//! - a `residual` block is `let out = { its layers…; input + their output }`: its output's
-//!   slot is live from the start of the block, the block's input (an earlier local, or `x`)
-//!   is still live for the skip, and the sum is written into the output;
-//! - the runtime's `forward_one` takes no scratch (the batched path's im2col patch matrix,
-//!   `Kind::scratch_tensors`, lives in the training cache and is never allocated by
-//!   `forward`), but a kind may build its output in a local of its own that the optimiser
-//!   does not write in place (`Kind::forward_one_copies_output`): that copy is counted with
-//!   the layer's output;
+//! - a `residual` block is `let mut out = input; { its layers…; out += their output }`: its
+//!   output's slot is live from the start of the block, the block's input (an earlier
+//!   local, or `x`) is still live for the skip, and the block's layers' locals end with it;
+//! - each layer writes its output in place (`Layer::forward_one_into` on the zeroed local),
+//!   so no output is built elsewhere and copied, and takes no scratch (the batched path's
+//!   im2col patch matrix, `Kind::scratch_tensors`, lives in the training cache and is never
+//!   allocated by `forward`);
 //! - `flatten` generates no code and reuses its input; the caller's input `x` is borrowed for
 //!   the whole call.
 //!
 //! The bytes live while a layer runs are therefore `x`, every local of the enclosing scopes
-//! created so far, and the layer's output (and its copy); `ACTIVATION_BYTES` is their peak
-//! over the layers and the blocks' additions.
-//!
-//! Checked against painted-stack measurements of `forward` built with `opt-level = 3` on
-//! x86_64 (rustc 1.95): the optimiser kept every such local, copies included, and
-//! `FORWARD_STACK_BYTES` (with the overhead of 256 bytes) came 32 bytes under the measured
-//! stack for the MNIST MLP (1 312 bytes), 40 under for the MNIST CNN of the tests
-//! (264 744), 16 under for a 256-wide 10-layer MLP (10 512), and 16 KiB over for a residual
-//! CNN, where blocks' locals end with the block and later layers reuse their slots
-//! (57 640). The measured stack includes the measuring call's frame.
+//! created so far, and the layer's output; `ACTIVATION_BYTES` is their peak over the
+//! layers and the blocks' additions. How these compare with painted-stack measurements on a
+//! Cortex-M4 is in [`FORWARD_FRAME_OVERHEAD`]'s documentation.
 //!
 //! All arithmetic is checked: every size is bounded by the [`limits`](crate::limits), so
 //! nothing overflows a 64-bit `usize`, and an overflow anywhere else is reported rather
@@ -49,7 +43,7 @@ use crate::ir::{Layer, Model, Op, Shape};
 ///
 /// A first estimate, to be calibrated against a painted-stack measurement of `forward` on a
 /// Cortex-M4 (the embedded example's `stack::measure`): this is the one place to change.
-pub const FORWARD_FRAME_OVERHEAD: usize = 256;
+pub const FORWARD_FRAME_OVERHEAD: usize = 384;
 
 /// The model-wide figures emitted as constants on the model struct.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,6 +57,9 @@ pub struct Costs {
     /// An estimate of the stack `forward` itself uses, meant as an upper bound: the peak without the
     /// caller's input and the returned output, plus [`FORWARD_FRAME_OVERHEAD`].
     pub forward_stack_bytes: usize,
+    /// The RAM one inference needs, input included: `activation_bytes` plus
+    /// [`FORWARD_FRAME_OVERHEAD`]; what a `ram` budget bounds.
+    pub ram_bytes: usize,
 }
 
 /// One step of the single-sample `forward`: a layer running, or a `residual` block adding
@@ -70,8 +67,8 @@ pub struct Costs {
 pub struct Step<'l> {
     /// The layer running (the block, for a block's addition).
     pub layer: &'l Layer,
-    /// The bytes this step's local adds to what `forward` holds: the layer's output (with the
-    /// copy of it its `forward_one` builds, if any), the block's output for an addition.
+    /// The bytes this step's local adds to what `forward` holds: the layer's output (none for
+    /// an activation applied in place), the block's output for an addition.
     pub own: usize,
     /// The bytes live at once: the caller's input, the locals of the enclosing scopes so far
     /// and this step's.
@@ -125,11 +122,13 @@ fn walk<'l>(
     steps: &mut Vec<Step<'l>>,
 ) -> Option<usize> {
     let mut locals = 0usize;
-    for l in layers {
+    for (k, l) in layers.iter().enumerate() {
         let output = bytes(l.output, t)?;
+        // Whether a layer before this one, in this list, holds an output it can update.
+        let has_local = layers[..k].iter().any(|l| !matches!(l.op, Op::Flatten));
         let own = match &l.op {
             Op::Flatten => continue,
-            Op::Layer(kind) if kind.forward_one_copies_output() => output.checked_mul(2)?,
+            Op::Layer(kind) if kind.elementwise() && has_local => 0,
             Op::Layer(_) => output,
             Op::Residual(inner) => {
                 // The block's output slot is live from its start; its layers' locals until
@@ -176,12 +175,13 @@ pub fn costs(model: &Model) -> Option<Costs> {
         macs: macs(&model.layers)?,
         activation_bytes,
         forward_stack_bytes: stack.checked_add(FORWARD_FRAME_OVERHEAD)?,
+        ram_bytes: activation_bytes.checked_add(FORWARD_FRAME_OVERHEAD)?,
     })
 }
 
 /// The figures as the model's documented associated constants.
 pub fn consts(model: &Model, costs: Costs) -> TokenStream {
-    let Costs { param_bytes, macs, activation_bytes, forward_stack_bytes } = costs;
+    let Costs { param_bytes, macs, activation_bytes, forward_stack_bytes, ram_bytes } = costs;
     let (t, scalar_bytes) = (&model.scalar, model.scalar_bytes());
     let params = grouped(model.param_count());
     let docs = [
@@ -203,8 +203,8 @@ pub fn consts(model: &Model, costs: Costs) -> TokenStream {
              input included. Every layer's output is a local of `forward` that lives until the end of its \
              scope — `forward`'s body, or its `residual` block — so while a layer runs, the caller's input, \
              the outputs of the layers before it in the enclosing scopes (a block's output from the start \
-             of the block) and its own output are live; `conv2d` and the pools count their output twice, \
-             as their `forward_one` builds it in a local of its own. `forward` takes no scratch memory \
+             of the block) and its own output are live (element-wise activations update their input in \
+             place and hold nothing of their own). `forward` takes no scratch memory \
              (the patch matrices of convolutions are only in the training cache). With the \
              {FORWARD_FRAME_OVERHEAD} bytes of frames assumed by `FORWARD_STACK_BYTES`, this is what a \
              `ram` budget bounds.",
@@ -218,10 +218,16 @@ pub fn consts(model: &Model, costs: Costs) -> TokenStream {
              uses more.",
             grouped(forward_stack_bytes)
         ),
+        format!(
+            " {} bytes: the RAM one inference needs, its input included: `ACTIVATION_BYTES` plus the \
+             {FORWARD_FRAME_OVERHEAD} bytes of frames of `FORWARD_STACK_BYTES`. What a `ram` budget \
+             bounds; add the statics of your program (`.data`, `.bss`) for the whole RAM.",
+            grouped(ram_bytes)
+        ),
     ];
-    let [param_doc, macs_doc, activation_doc, stack_doc] = docs;
-    let [param_bytes, macs, activation_bytes, forward_stack_bytes] =
-        [param_bytes, macs, activation_bytes, forward_stack_bytes].map(usize_const);
+    let [param_doc, macs_doc, activation_doc, stack_doc, ram_doc] = docs;
+    let [param_bytes, macs, activation_bytes, forward_stack_bytes, ram_bytes] =
+        [param_bytes, macs, activation_bytes, forward_stack_bytes, ram_bytes].map(usize_const);
     quote! {
         #[doc = #param_doc]
         pub const PARAM_BYTES: usize = #param_bytes;
@@ -231,6 +237,8 @@ pub fn consts(model: &Model, costs: Costs) -> TokenStream {
         pub const ACTIVATION_BYTES: usize = #activation_bytes;
         #[doc = #stack_doc]
         pub const FORWARD_STACK_BYTES: usize = #forward_stack_bytes;
+        #[doc = #ram_doc]
+        pub const RAM_BYTES: usize = #ram_bytes;
     }
 }
 

@@ -69,7 +69,7 @@ pub fn expand(model: &Model) -> TokenStream {
         // Everything below refers to other items by full path and names no item of its own,
         // so no name in the user's scope can collide with it.
         const _: () = {
-            use #krate::{Initialize as _, Layer as _};
+            use #krate::{Elementwise as _, Initialize as _, Layer as _};
 
             impl #ident {
                 /// The width of one input sample.
@@ -248,6 +248,15 @@ fn plan_output(flows: &[Flow]) -> Val {
 }
 
 /// The cache field holding a layer's output.
+/// Whether the next layer of `rest` that generates code (past any `flatten`) is an
+/// element-wise activation, which `forward` applies in place to the current output.
+fn in_place_follows(rest: &[Layer]) -> bool {
+    match rest.iter().find(|l| !matches!(l.op, Op::Flatten)).map(|l| &l.op) {
+        Some(Op::Layer(kind)) => kind.elementwise(),
+        _ => false,
+    }
+}
+
 fn out_field(layer: &Layer) -> Ident {
     format_ident!("{}_out", layer.field)
 }
@@ -473,42 +482,65 @@ impl<'m> Gen<'m> {
         }
     }
 
-    /// `forward`'s statements: one sample, by value, on the stack. Each layer's output is
-    /// a local named after its cache field; `x` is borrowed. Returns the statements and the
-    /// local holding the result.
+    /// `forward`'s statements: one sample, on the stack. Each layer's output is a local
+    /// named after its cache field, zeroed and then written in place by the layer's
+    /// `forward_one_into` (a value returned by the layer would be built in the layer's frame
+    /// and copied); `x` (or a residual block's input) is borrowed. An element-wise activation
+    /// right after a layer of the same list is applied in place to that layer's output, so
+    /// the two share one buffer, and a residual block adds its layers' output to a copy of
+    /// its input. Returns the statements and the local holding the result.
     fn forward_one(&self, layers: &[Layer], input: Option<&Ident>) -> (TokenStream, TokenStream) {
-        let mut prev = input.cloned();
+        let (t, smatrix) = (&self.model.scalar, &self.smatrix);
+        // The local holding the latest output of this list (`None` before its first layer).
+        let mut local: Option<Ident> = None;
         let mut body = TokenStream::new();
-        for l in layers {
-            let h = out_field(l);
-            let x = match &prev {
+        for (k, l) in layers.iter().enumerate() {
+            let current = local.as_ref().or(input);
+            let x = match current {
                 Some(p) => quote!(&#p),
                 None => quote!(x),
             };
-            body.extend(match &l.op {
-                Op::Flatten => continue,
-                Op::Layer(kind) => {
+            let (h, o) = (out_field(l), lit(l.output.len()));
+            let statements = match (&l.op, &local) {
+                (Op::Flatten, _) => continue,
+                (Op::Layer(kind), Some(own)) if kind.elementwise() => {
+                    let value = self.layer_value(l);
+                    body.extend(quote_spanned!(l.span=> #value.apply_one(&mut #own);));
+                    continue;
+                }
+                (Op::Layer(kind), _) => {
                     let value = self.layer_value(l);
                     match kind.forward_one_inline(l.io(), &value, &x) {
                         Some(inline) => {
-                            let (t, smatrix, o) = (&self.model.scalar, &self.smatrix, lit(l.output.len()));
-                            quote_spanned!(l.span=> let #h: #smatrix<#t, #o, 1> = #inline;)
+                            let binding =
+                                if in_place_follows(&layers[k + 1..]) { quote!(mut #h) } else { quote!(#h) };
+                            quote_spanned!(l.span=> let #binding: #smatrix<#t, #o, 1> = #inline;)
                         }
-                        None => quote_spanned!(l.span=> let #h = #value.forward_one(#x);),
+                        None => quote_spanned! {l.span=>
+                            let mut #h = #smatrix::<#t, #o, 1>::zeros();
+                            #value.forward_one_into(#x, &mut #h);
+                        },
                     }
                 }
-                Op::Residual(inner) => {
-                    let (inner_body, inner_out) = self.forward_one(inner, prev.as_ref());
-                    let x = match &prev {
+                (Op::Residual(inner), _) => {
+                    let (inner_body, inner_out) = self.forward_one(inner, current);
+                    let skip = match current {
                         Some(p) => quote!(#p),
                         None => quote!(*x),
                     };
-                    quote_spanned!(l.span=> let #h = { #inner_body #x + #inner_out };)
+                    quote_spanned! {l.span=>
+                        let mut #h = #skip;
+                        {
+                            #inner_body
+                            #h += &#inner_out;
+                        }
+                    }
                 }
-            });
-            prev = Some(h);
+            };
+            body.extend(statements);
+            local = Some(h);
         }
-        let result = match prev {
+        let result = match local.as_ref().or(input) {
             Some(h) => quote!(#h),
             None => quote!(*x),
         };

@@ -49,15 +49,22 @@ pub static MODEL: Mnist = Mnist::TRAINED;
 /// The pixels of one 28 × 28 image, row-major, as MNIST stores them.
 pub type Image = [u8; 784];
 
+/// The ten scores of a classification (the output of both MNIST models).
+pub type Logits = MnistOutput;
+
 /// Classifies one image: the predicted digit and the logits.
 ///
 /// Pixels become `f32` exactly as the std build's data loader makes them (`v / 255`), so
 /// the result is bit for bit the std build's.
 #[inline(never)]
-pub fn classify(pixels: &Image) -> (u8, [f32; 10]) {
-    let x = MnistInput::from_fn(|i, _| f32::from(pixels[i]) / 255.0);
+pub fn classify(pixels: &Image) -> (u8, Logits) {
+    // Filled in place: a vector built by a constructor and returned would be copied.
+    let mut x = MnistInput::zeros();
+    for (x, &p) in x.as_mut_slice().iter_mut().zip(pixels) {
+        *x = f32::from(p) / 255.0;
+    }
     let logits = MODEL.forward(&x);
-    (argmax(logits.as_slice()) as u8, logits.into())
+    (argmax(logits.as_slice()) as u8, logits)
 }
 
 staticnn::model! {
@@ -90,10 +97,21 @@ const MNIST_STD: f32 = 0.3081;
 /// Pixels are standardised exactly as the std build does it (`(v / 255 − mean) / std`), so
 /// the result is the std build's up to the order of the convolutions' sums.
 #[inline(never)]
-pub fn classify_cnn(pixels: &Image) -> (u8, [f32; 10]) {
-    let x = MnistCnnInput::from_fn(|i, _| (f32::from(pixels[i]) / 255.0 - MNIST_MEAN) / MNIST_STD);
+pub fn classify_cnn(pixels: &Image) -> (u8, Logits) {
+    let mut x = MnistCnnInput::zeros();
+    standardize(pixels, &mut x);
     let logits = CNN.forward(&x);
-    (argmax(logits.as_slice()) as u8, logits.into())
+    (argmax(logits.as_slice()) as u8, logits)
+}
+
+/// Writes the CNN's input for one image into `x`: pixels standardised as
+/// `examples/mnist_cnn.rs` does it. (Filled in place: a vector built and returned would be
+/// copied.)
+#[inline(always)]
+pub fn standardize(pixels: &Image, x: &mut MnistCnnInput) {
+    for (x, &p) in x.as_mut_slice().iter_mut().zip(pixels) {
+        *x = (f32::from(p) / 255.0 - MNIST_MEAN) / MNIST_STD;
+    }
 }
 
 /// FNV-1a, 64 bits: a checksum of logits' bit patterns, to compare runs exactly.

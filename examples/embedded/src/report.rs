@@ -11,7 +11,7 @@
 use core::fmt;
 
 use crate::data::{TEST_COUNT, TEST_IMAGES, TEST_LABELS};
-use crate::{Fnv1a, Image};
+use crate::{Fnv1a, Image, Logits};
 
 /// The outcome of classifying the first `count` baked-in test images.
 pub struct Evaluation {
@@ -27,7 +27,7 @@ pub struct Evaluation {
 
 /// Classifies the first `count` (at most [`TEST_COUNT`]) baked-in test images with
 /// `classify`, which returns the predicted digit and the logits.
-pub fn evaluate(count: usize, mut classify: impl FnMut(&Image) -> (u8, [f32; 10])) -> Evaluation {
+pub fn evaluate(count: usize, mut classify: impl FnMut(&Image) -> (u8, Logits)) -> Evaluation {
     let count = count.min(TEST_COUNT);
     let mut eval =
         Evaluation { predictions: [b'?'; TEST_COUNT], count, correct: 0, checksum: Fnv1a::default() };
@@ -36,7 +36,7 @@ pub fn evaluate(count: usize, mut classify: impl FnMut(&Image) -> (u8, [f32; 10]
     {
         let (digit, logits) = classify(image);
         *prediction = b'0' + digit;
-        eval.checksum.add_f32s(&logits);
+        eval.checksum.add_f32s(logits.as_slice());
         eval.correct += usize::from(digit == label);
     }
     eval

@@ -83,4 +83,8 @@ impl Kind for Activation {
     fn is_head(&self) -> bool {
         self.name == "softmax"
     }
+
+    fn elementwise(&self) -> bool {
+        self.name != "softmax"
+    }
 }

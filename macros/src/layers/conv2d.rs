@@ -87,10 +87,6 @@ impl Kind for Conv2d {
         limits::product(&[io.output.len(), c, self.kh, self.kw])
     }
 
-    fn forward_one_copies_output(&self) -> bool {
-        true
-    }
-
     fn needs_scratch(&self) -> bool {
         true
     }

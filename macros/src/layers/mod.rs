@@ -74,16 +74,15 @@ pub trait Kind {
         Some(0)
     }
 
-    /// Whether the runtime's `forward_one` builds its output in a local of its own and
-    /// returns it, a copy the optimiser does not elide (measured on x86_64 for `conv2d` and the
-    /// pools, whose `forward_one` fills a zeroed `y` through a slice), so that `forward` holds
-    /// a second output-sized buffer for the layer ([`cost`](crate::cost) counts it).
-    fn forward_one_copies_output(&self) -> bool {
+    /// Whether this is `softmax`: allowed only last, as an inference head that training skips.
+    fn is_head(&self) -> bool {
         false
     }
 
-    /// Whether this is `softmax`: allowed only last, as an inference head that training skips.
-    fn is_head(&self) -> bool {
+    /// Whether the runtime type is an `Elementwise` activation, which the single-sample
+    /// `forward` applies in place (`apply_one`) to the output of the layer before it, so
+    /// the two share one buffer on the stack.
+    fn elementwise(&self) -> bool {
         false
     }
 

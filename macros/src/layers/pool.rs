@@ -60,10 +60,6 @@ impl Kind for Pool {
         let name = if self.name == "maxpool" { "MaxPool2d" } else { "AvgPool2d" };
         Runtime::unit(name, vec![c, h, w, self.k, self.stride, oh, ow, io.input.len(), io.output.len()])
     }
-
-    fn forward_one_copies_output(&self) -> bool {
-        true
-    }
 }
 
 /// A `global_avgpool` layer.
@@ -77,9 +73,5 @@ impl Kind for GlobalAvgPool {
     fn runtime(&self, io: Io) -> Runtime {
         let (c, h, w) = io.input.chw();
         Runtime::unit("GlobalAvgPool", vec![c, h, w, io.input.len()])
-    }
-
-    fn forward_one_copies_output(&self) -> bool {
-        true
     }
 }

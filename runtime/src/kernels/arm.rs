@@ -4,38 +4,37 @@
 //!
 //! Compiled code needs two instructions per multiply-accumulate (a `vldr` of the entry of
 //! `A`, a `vmla`), since the register allocator never hands the loads consecutive registers
-//! for a `vldm`. Here the 16 sums stay in `s16`–`s31` for the whole list of multipliers,
-//! and each column of `A` is two `vldm`s of eight entries into `s0`–`s7`, 22 instructions
+//! for a `vldm`. Here the 16 sums stay in `s16`–`s31` for the whole run of multipliers,
+//! and each column of `A` is two `vldm`s of eight entries into `s0`–`s7`: 24 instructions
 //! per 16 multiply-accumulates. `vmla.f32` rounds the product and then the sum, exactly as
 //! `acc + s * x` does, so the results are the bits the portable loop computes (CI compares
 //! the Cortex-M4's logits with the x86-64 build's).
 
 use core::arch::asm;
 
-use super::portable::Pick;
-
-/// `y[r] += Σ s · a[offset + r]` for `r < 16` over the `(offset, s)` pairs of `picked`, in
+/// `y[r] += Σ b[i] · a[i·lda + r]` for `r < 16` over the positions `i` in `nonzero`, in
 /// order.
 ///
 /// # Safety
-/// Every `offset + 16` must be at most `a.len()`.
+/// For every listed `i`, `a + i·lda` must point at 16 readable `f32`s and `b + i` at one.
 #[inline(always)]
-pub(super) unsafe fn gather16(y: &mut [f32; 16], a: &[f32], picked: &[Pick<f32>]) {
-    if picked.is_empty() {
+pub(super) unsafe fn gather16(y: &mut [f32; 16], a: *const f32, lda: usize, b: *const f32, nonzero: &[u8]) {
+    if nonzero.is_empty() {
         return;
     }
-    let range = picked.as_ptr_range();
-    // SAFETY: `y` is 16 writable floats; each `Pick` is a `repr(C)` pair of a 32-bit
-    // offset and an `f32`, read from `picked` up to its end; the columns read are in `a`
-    // (the caller's contract). The asm touches no other memory and leaves the stack alone.
+    let range = nonzero.as_ptr_range();
+    // SAFETY: `y` is 16 writable floats; the positions are read from `nonzero` up to its
+    // end; the columns and multipliers read are the caller's contract. The asm touches no
+    // other memory and leaves the stack alone.
     unsafe {
         asm!(
             "vldmia {y}, {{s16-s31}}",
             "2:",
-            "ldr {offset}, [{list}], #4",
-            "vldmia {list}!, {{s8}}",
-            "add {column}, {a}, {offset}, lsl #2",
-            "vldmia {column}!, {{s0-s7}}",
+            "ldrb {i}, [{list}], #1",
+            "add {at}, {b}, {i}, lsl #2",
+            "vldr s8, [{at}]",
+            "mla {at}, {i}, {lda}, {a}",
+            "vldmia {at}!, {{s0-s7}}",
             "vmla.f32 s16, s8, s0",
             "vmla.f32 s17, s8, s1",
             "vmla.f32 s18, s8, s2",
@@ -44,7 +43,7 @@ pub(super) unsafe fn gather16(y: &mut [f32; 16], a: &[f32], picked: &[Pick<f32>]
             "vmla.f32 s21, s8, s5",
             "vmla.f32 s22, s8, s6",
             "vmla.f32 s23, s8, s7",
-            "vldmia {column}, {{s0-s7}}",
+            "vldmia {at}, {{s0-s7}}",
             "vmla.f32 s24, s8, s0",
             "vmla.f32 s25, s8, s1",
             "vmla.f32 s26, s8, s2",
@@ -57,11 +56,13 @@ pub(super) unsafe fn gather16(y: &mut [f32; 16], a: &[f32], picked: &[Pick<f32>]
             "bne 2b",
             "vstmia {y}, {{s16-s31}}",
             y = in(reg) y.as_mut_ptr(),
-            a = in(reg) a.as_ptr(),
+            a = in(reg) a,
+            lda = in(reg) lda * 4,
+            b = in(reg) b,
             list = inout(reg) range.start => _,
             end = in(reg) range.end,
-            offset = out(reg) _,
-            column = out(reg) _,
+            i = out(reg) _,
+            at = out(reg) _,
             out("s0") _, out("s1") _, out("s2") _, out("s3") _,
             out("s4") _, out("s5") _, out("s6") _, out("s7") _, out("s8") _,
             out("s16") _, out("s17") _, out("s18") _, out("s19") _,

@@ -7,13 +7,14 @@ use super::dispatch::Kernel;
 use crate::scalar::Float;
 
 /// `C += A · B`, column by column of `C`. The nonzero multipliers of a column of `B` are
-/// listed a run of [`RUN`] at a time, and each block of [`ROWS`] rows of `C` then gathers,
-/// in registers, `A`'s columns weighted by those multipliers, in the order of the inner
-/// index. So a multiply-accumulate costs about two instructions (one load of `A`, one
-/// fused-free multiply-add) on a single-issue core like the Cortex-M4, whose FPU has 32
-/// registers and no cache to hide a store and reload of `C`; the zero test is paid once
-/// per multiplier, not once per block. Each element of `C` is the same sum, in the same
-/// order, as a plain rank-1 loop gives: results do not depend on the blocking.
+/// found a run of [`RUN`] at a time (their positions in the run, a byte each), and each
+/// block of [`ROWS`] rows of `C` then gathers, in registers, `A`'s columns weighted by them,
+/// in the order of the inner index. So a multiply-accumulate costs about two instructions
+/// (a load of `A`, a multiply-add) on a single-issue core like the Cortex-M4, whose FPU has
+/// 32 registers and no cache to hide a store and reload of `C`; the zero test is paid once
+/// per multiplier, not once per block, and the list is 32 bytes of stack. Each element of
+/// `C` is the same sum, in the same order, as a plain rank-1 loop gives: results do not
+/// depend on the blocking.
 #[inline]
 pub(super) fn gemm_portable<T: Float>(
     dims: GemmDims,
@@ -28,105 +29,99 @@ pub(super) fn gemm_portable<T: Float>(
     }
     // Every column of A that `gather` reads, rows `0..m` at `p·lda` for `p < k`, is in `a`.
     assert!(m <= lda && a.len() >= (k - 1) * lda + m, "A holds {k} columns of {m} rows");
-    let mut picked = [Pick { offset: 0, value: T::ZERO }; RUN];
+    let mut nonzero = [0u8; RUN];
     for (j, c_col) in c.chunks_mut(ldc).take(n).enumerate() {
         let c_col = &mut c_col[..m];
         let mut start = 0;
         while start < k {
-            let end = (start + RUN).min(k);
-            let count = if rs == 1 {
-                pick(&b[start + j * cs..end + j * cs], lda * start, lda, &mut picked)
-            } else {
-                let column = b[start * rs + j * cs..].iter().step_by(rs).take(end - start);
-                pick(column, lda * start, lda, &mut picked)
-            };
-            gather_rows(c_col, a, &picked[..count]);
-            start = end;
+            let len = RUN.min(k - start);
+            let b = &b[start * rs + j * cs..];
+            let count = pick(b, rs, len, &mut nonzero);
+            let run = Run { a: &a[start * lda..], lda, b, rs, nonzero: &nonzero[..count] };
+            gather_rows(c_col, &run);
+            start += len;
         }
     }
 }
 
-/// Lists the nonzero multipliers of `column` in `picked`, with the offsets of the columns of
-/// `A` they weight (`first`, then `stride` apart); returns how many there are.
+/// The nonzero multipliers of one run of a column of `B`, and the columns of `A` they weight.
+struct Run<'a, T> {
+    /// `A` from the run's first column: the run's column `i` starts at `i · lda`, and rows
+    /// `0..m` of each are in the slice (checked by [`gemm_portable`]).
+    a: &'a [T],
+    /// The column stride of `A`.
+    lda: usize,
+    /// `B`'s column from the run's first multiplier: multiplier `i` is `b[i · rs]`.
+    b: &'a [T],
+    /// The stride of the multipliers in `b`.
+    rs: usize,
+    /// The positions `i` in the run of the nonzero multipliers, in order.
+    nonzero: &'a [u8],
+}
+
+/// Finds the nonzero multipliers among the `len` (at most [`RUN`]) at `b[i · rs]`: their
+/// positions go to `nonzero`, and their count is returned.
 #[inline(always)]
-fn pick<'b, T: Float + 'b>(
-    column: impl IntoIterator<Item = &'b T>,
-    first: usize,
-    stride: usize,
-    picked: &mut [Pick<T>; RUN],
-) -> usize {
+fn pick<T: Float>(b: &[T], rs: usize, len: usize, nonzero: &mut [u8; RUN]) -> usize {
     let mut count = 0;
-    let mut offset = first;
-    for &s in column {
+    let mut note = |i: usize, s: T| {
         if s != T::ZERO && count < RUN {
-            picked[count] = Pick { offset, value: s };
+            nonzero[count] = i as u8;
             count += 1;
         }
-        offset += stride;
+    };
+    if rs == 1 {
+        for (i, &s) in b[..len].iter().enumerate() {
+            note(i, s);
+        }
+    } else {
+        for (i, &s) in b.iter().step_by(rs).take(len).enumerate() {
+            note(i, s);
+        }
     }
     count
 }
 
-/// `y += Σ s · A[offset ..][.. y.len()]` over the listed `(offset, s)`: blocks of [`ROWS`]
-/// rows, then narrower blocks for the rest, each held in registers for the whole list.
+/// `y += Σ s · A[column ..][.. y.len()]` over the run's nonzero multipliers: blocks of
+/// [`ROWS`] rows, then one of 8 and single rows for the rest (fewer block widths keep the
+/// code small on a microcontroller), each held in registers for the run.
 #[inline(always)]
-fn gather_rows<T: Float>(y: &mut [T], a: &[T], picked: &[Pick<T>]) {
-    if picked.is_empty() {
+fn gather_rows<T: Float>(y: &mut [T], run: &Run<'_, T>) {
+    if run.nonzero.is_empty() {
         return;
     }
     let mut row = 0;
     let mut blocks = y.chunks_exact_mut(ROWS);
     for block in &mut blocks {
-        gather_block(block, a, row, picked);
+        gather_block(block, run, row);
         row += ROWS;
     }
     let mut rest = blocks.into_remainder();
     if rest.len() >= 8 {
         let (block, tail) = rest.split_at_mut(8);
-        gather::<T, 8>(block, a, row, picked);
+        gather::<T, 8>(block, run, row);
         (rest, row) = (tail, row + 8);
     }
-    if rest.len() >= 4 {
-        let (block, tail) = rest.split_at_mut(4);
-        gather::<T, 4>(block, a, row, picked);
-        (rest, row) = (tail, row + 4);
-    }
     for (r, y) in rest.iter_mut().enumerate() {
-        gather::<T, 1>(core::slice::from_mut(y), a, row + r, picked);
+        gather::<T, 1>(core::slice::from_mut(y), run, row + r);
     }
 }
 
-/// A nonzero multiplier of a column of `B` and the offset in `A` of the column it weights.
-#[derive(Clone, Copy)]
-#[repr(C)]
-pub(super) struct Pick<T> {
-    /// Where the column starts in `A`.
-    pub(super) offset: usize,
-    /// The multiplier.
-    pub(super) value: T,
-}
-
-/// One full block of [`ROWS`] rows: on 32-bit Arm with a hard-float FPU, `f32` runs the
-/// [`arm`](super::arm) kernel (the same sums, in the same order, in fewer instructions).
+/// One full block of [`ROWS`] rows: on 32-bit Arm with a hard-float FPU, `f32` with
+/// contiguous multipliers (every single-sample forward) runs the [`arm`](super::arm) kernel,
+/// the same sums in the same order in fewer instructions.
 #[inline(always)]
-fn gather_block<T: Float>(y: &mut [T], a: &[T], row: usize, picked: &[Pick<T>]) {
+fn gather_block<T: Float>(y: &mut [T], run: &Run<'_, T>, row: usize) {
     #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
-    if core::any::TypeId::of::<T>() == core::any::TypeId::of::<f32>() && y.len() == ROWS {
-        let a = &a[row..];
-        // SAFETY: `T` is `f32` and `y` holds `ROWS` of them (checked just above), so these
-        // are the same slices with their own type; `Pick<T>` is `repr(C)`, so `Pick<f32>` has its layout.
-        let (y, a, picked) = unsafe {
-            (
-                &mut *y.as_mut_ptr().cast::<[f32; ROWS]>(),
-                core::slice::from_raw_parts(a.as_ptr().cast::<f32>(), a.len()),
-                core::slice::from_raw_parts(picked.as_ptr().cast::<Pick<f32>>(), picked.len()),
-            )
-        };
-        // SAFETY: `gemm_portable` checked that every listed column, rows `0..m`, lies in
-        // `a`, and this block's rows `row..row + ROWS` are within `m`.
-        return unsafe { super::arm::gather16(y, a, picked) };
+    if core::any::TypeId::of::<T>() == core::any::TypeId::of::<f32>() && y.len() == ROWS && run.rs == 1 {
+        let y = y.as_mut_ptr().cast::<[f32; ROWS]>();
+        let (a, b) = (run.a[row..].as_ptr().cast::<f32>(), run.b.as_ptr().cast::<f32>());
+        // SAFETY: `T` is `f32` and `y` holds `ROWS` of them (checked just above). Every
+        // listed column `i` of `A` holds rows `row..row + ROWS` at `a + i·lda` (checked by
+        // `gemm_portable`), and `pick` read every listed multiplier at `b + i`.
+        return unsafe { super::arm::gather16(&mut *y, a, run.lda, b, run.nonzero) };
     }
-    gather::<T, ROWS>(y, a, row, picked);
+    gather::<T, ROWS>(y, run, row);
 }
 
 /// The rows of `C` one block holds in registers: 16 accumulators, with room left for the
@@ -134,24 +129,24 @@ fn gather_block<T: Float>(y: &mut [T], a: &[T], row: usize, picked: &[Pick<T>]) 
 /// registers (and two AVX registers' worth on x86).
 const ROWS: usize = 16;
 
-/// How many multipliers are listed at a time: the list (offset and value) stays a few
-/// hundred bytes of stack, and each run costs one load and store of a block's rows.
+/// How many multipliers are examined at a time (at most 256, so a position fits a byte):
+/// each run with a nonzero multiplier costs one load and store of every block's rows.
 const RUN: usize = 32;
 
-/// `y[r] += Σ s · a[offset + row + r]` over the `(offset, s)` pairs, in order, with the
-/// `W` sums in locals (registers) for the whole run. `W = y.len()`, and every `offset`
-/// is that of a column of `A` holding rows `row..row + W` (checked by the caller).
+/// `y[r] += Σ s · A[i·lda + row + r]` over the run's nonzero multipliers `s = b[i·rs]`,
+/// in order, with the `W = y.len()` sums in locals (registers) for the whole run.
 #[inline(always)]
-fn gather<T: Float, const W: usize>(y: &mut [T], a: &[T], row: usize, picked: &[Pick<T>]) {
+fn gather<T: Float, const W: usize>(y: &mut [T], run: &Run<'_, T>, row: usize) {
     let mut acc = [T::ZERO; W];
     acc.copy_from_slice(y);
-    let a = &a[row..];
-    for &Pick { offset, value: s } in picked {
-        debug_assert!(offset + W <= a.len());
-        // SAFETY: `gemm_portable` checked that every column of A, rows `0..m`, lies in `a`,
-        // and `row + W <= m`; without the check this loop is a load and a multiply-add per
-        // element.
-        let column = unsafe { a.get_unchecked(offset..offset + W) };
+    let a = &run.a[row..];
+    for &i in run.nonzero {
+        let (i, column) = (usize::from(i), usize::from(i) * run.lda);
+        debug_assert!(column + W <= a.len() && i * run.rs < run.b.len());
+        // SAFETY: `gemm_portable` checked that every column of A, rows `0..m`, lies in
+        // `run.a`, and `row + W <= m`; `pick` read the multiplier. Without the checks this
+        // loop is a load and a multiply-add per element.
+        let (s, column) = unsafe { (*run.b.get_unchecked(i * run.rs), a.get_unchecked(column..column + W)) };
         for (acc, &x) in acc.iter_mut().zip(column) {
             *acc += s * x;
         }

@@ -17,6 +17,19 @@ pub trait Elementwise {
     fn f<T: Float>(&self, x: T) -> T;
     /// `f'(x)`, given `x` and `y = f(x)`.
     fn df<T: Float>(&self, x: T, y: T) -> T;
+
+    /// `x ← f(x)` for one sample: [`Layer::forward_one`] in place. A model's `forward`
+    /// applies element-wise activations this way, so a layer's output and its activation
+    /// share one buffer on the stack.
+    #[inline]
+    fn apply_one<T: Float, const N: usize>(&self, x: &mut SVector<T, N>)
+    where
+        Self: Sized,
+    {
+        for v in x.iter_mut() {
+            *v = self.f(*v);
+        }
+    }
 }
 
 /// `y = f(x)` element by element, for any shape.
@@ -32,10 +45,8 @@ impl<T: Float, const N: usize, A: Elementwise> Layer<T, N, N> for A {
     type Scratch<const B: usize> = ();
 
     #[inline]
-    fn forward_one(&self, x: &SVector<T, N>) -> SVector<T, N> {
-        let mut y = *x;
+    fn forward_one_into(&self, x: &SVector<T, N>, y: &mut SVector<T, N>) {
         map_into(self, x.as_slice(), y.as_mut_slice());
-        y
     }
 
     #[inline]
@@ -184,10 +195,8 @@ impl<T: Float, const N: usize> Layer<T, N, N> for Softmax {
     type Grads = ();
     type Scratch<const B: usize> = ();
 
-    fn forward_one(&self, x: &SVector<T, N>) -> SVector<T, N> {
-        let mut y = *x;
+    fn forward_one_into(&self, x: &SVector<T, N>, y: &mut SVector<T, N>) {
         softmax_into(x.as_slice(), y.as_mut_slice());
-        y
     }
 
     fn forward<const B: usize>(&self, x: &SMatrix<T, N, B>, y: &mut SMatrix<T, N, B>, _scratch: &mut ()) {

@@ -406,12 +406,10 @@ impl<
     type Grads = Self;
     type Scratch<const B: usize> = Conv2dScratch<T, L, K, OC>;
 
-    /// The convolution of one image, computed directly (no scratch).
-    ///
-    /// The result lives on the stack: `OUT` scalars (49 KiB for 16 × 28 × 28 `f32`).
-    fn forward_one(&self, x: &SVector<T, IN>) -> SVector<T, OUT> {
+    /// The convolution of one image, computed directly (no scratch), into `y`: `OUT`
+    /// scalars (49 KiB for 16 × 28 × 28 `f32`), each plane first set to its bias.
+    fn forward_one_into(&self, x: &SVector<T, IN>, y: &mut SVector<T, OUT>) {
         let () = Self::CHECK;
-        let mut y = SVector::<T, OUT>::zeros();
         let (x, out) = (x.as_slice(), y.as_mut_slice());
         for (oc, plane) in out.chunks_exact_mut(OH * OW).enumerate() {
             plane.fill(self.bias[oc]);
@@ -436,7 +434,6 @@ impl<
                 }
             }
         }
-        y
     }
 
     /// The convolution of a batch, each image through the im2col `scratch`: `Y = Cols · W`.

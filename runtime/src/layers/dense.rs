@@ -102,10 +102,9 @@ impl<T: Float, const I: usize, const O: usize> Layer<T, I, O> for Dense<T, I, O>
 
     /// `W x + b`.
     #[inline]
-    fn forward_one(&self, x: &SVector<T, I>) -> SVector<T, O> {
-        let mut y = self.bias;
-        kernels::matmul(&self.weight, x, &mut y, true);
-        y
+    fn forward_one_into(&self, x: &SVector<T, I>, y: &mut SVector<T, O>) {
+        y.copy_from(&self.bias);
+        kernels::matmul(&self.weight, x, y, true);
     }
 
     /// `Y = W X + b 1ᵀ`.

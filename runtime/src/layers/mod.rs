@@ -73,8 +73,20 @@ pub trait Layer<T: Float, const IN: usize, const OUT: usize> {
     /// (a generated model keeps one per layer in its cache); `()` for most layers.
     type Scratch<const B: usize>: bytemuck::Zeroable + Send;
 
-    /// One sample, by value, on the stack, without scratch (the inference path of small targets).
-    fn forward_one(&self, x: &SVector<T, IN>) -> SVector<T, OUT>;
+    /// One sample into `y` (overwritten), without scratch: the inference path of small
+    /// targets. A model's `forward` calls this with each layer's output already in place on
+    /// its stack, so no output is built in one place and copied to another.
+    fn forward_one_into(&self, x: &SVector<T, IN>, y: &mut SVector<T, OUT>);
+
+    /// One sample, by value: [`forward_one_into`](Self::forward_one_into) a zeroed vector.
+    /// (Returning a large vector copies it on most targets; prefer `forward_one_into` where
+    /// the stack is tight.)
+    #[inline]
+    fn forward_one(&self, x: &SVector<T, IN>) -> SVector<T, OUT> {
+        let mut y = SVector::<T, OUT>::zeros();
+        self.forward_one_into(x, &mut y);
+        y
+    }
 
     /// A batch of `B` samples into `y`.
     fn forward<const B: usize>(

@@ -93,11 +93,9 @@ macro_rules! windowed_pool {
             type Grads = ();
             type Scratch<const B: usize> = ();
 
-            fn forward_one(&self, x: &SVector<T, IN>) -> SVector<T, OUT> {
+            fn forward_one_into(&self, x: &SVector<T, IN>, y: &mut SVector<T, OUT>) {
                 let () = Self::CHECK;
-                let mut y = SVector::<T, OUT>::zeros();
                 Self::pool(x.as_slice(), y.as_mut_slice());
-                y
             }
 
             #[inline]
@@ -270,11 +268,9 @@ impl<T: Float, const C: usize, const H: usize, const W: usize, const IN: usize> 
     type Scratch<const B: usize> = ();
 
     /// The channel means of one image.
-    fn forward_one(&self, x: &SVector<T, IN>) -> SVector<T, C> {
+    fn forward_one_into(&self, x: &SVector<T, IN>, y: &mut SVector<T, C>) {
         let () = Self::CHECK;
-        let mut y = SVector::<T, C>::zeros();
         Self::pool(x.as_slice(), y.as_mut_slice());
-        y
     }
 
     #[inline]
