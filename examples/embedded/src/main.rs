@@ -35,7 +35,10 @@ fn run() -> i32 {
     let elapsed = sys::monotonic_ns().saturating_sub(started);
 
     let ok = write!(sys::Fd(1), "{eval}").is_ok();
-    outln!("peak stack of one inference: {stack} bytes (budget 16384)");
+    outln!(
+        "peak stack of one inference: {stack} bytes (Mnist::RAM_BYTES: {})",
+        staticnn_embedded::Mnist::RAM_BYTES
+    );
     let per_image = elapsed / TEST_COUNT as u64;
     outln!(
         "latency: {per_image} ns per image ({TEST_COUNT} images in {}.{:03} ms)",
