@@ -4,10 +4,12 @@
 //! fills and input/output type aliases, then — inside `const _: () = { … }` — the runtime
 //! traits that make the model usable by the generic optimizers, losses and training loop,
 //! with the straight-line passes in its `Model` impl. Every layer is called through the
-//! runtime's one `Layer` protocol (`forward_one`, `forward`, `backward`), so nothing here
+//! runtime's one `Layer` protocol (`forward_one_into`, `forward`, `backward`), so nothing here
 //! depends on the kind of a layer beyond what its [`Kind`](crate::layers::Kind) says.
 //! Each layer's statements are emitted under `quote_spanned!` with the layer's span, so
 //! anything rustc rejects in them is reported on the layer in the user's declaration.
+
+mod single;
 
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -248,15 +250,6 @@ fn plan_output(flows: &[Flow]) -> Val {
 }
 
 /// The cache field holding a layer's output.
-/// Whether the next layer of `rest` that generates code (past any `flatten`) is an
-/// element-wise activation, which `forward` applies in place to the current output.
-fn in_place_follows(rest: &[Layer]) -> bool {
-    match rest.iter().find(|l| !matches!(l.op, Op::Flatten)).map(|l| &l.op) {
-        Some(Op::Layer(kind)) => kind.elementwise(),
-        _ => false,
-    }
-}
-
 fn out_field(layer: &Layer) -> Ident {
     format_ident!("{}_out", layer.field)
 }
@@ -480,71 +473,6 @@ impl<'m> Gen<'m> {
                 #backward_params
             }
         }
-    }
-
-    /// `forward`'s statements: one sample, on the stack. Each layer's output is a local
-    /// named after its cache field, zeroed and then written in place by the layer's
-    /// `forward_one_into` (a value returned by the layer would be built in the layer's frame
-    /// and copied); `x` (or a residual block's input) is borrowed. An element-wise activation
-    /// right after a layer of the same list is applied in place to that layer's output, so
-    /// the two share one buffer, and a residual block adds its layers' output to a copy of
-    /// its input. Returns the statements and the local holding the result.
-    fn forward_one(&self, layers: &[Layer], input: Option<&Ident>) -> (TokenStream, TokenStream) {
-        let (t, smatrix) = (&self.model.scalar, &self.smatrix);
-        // The local holding the latest output of this list (`None` before its first layer).
-        let mut local: Option<Ident> = None;
-        let mut body = TokenStream::new();
-        for (k, l) in layers.iter().enumerate() {
-            let current = local.as_ref().or(input);
-            let x = match current {
-                Some(p) => quote!(&#p),
-                None => quote!(x),
-            };
-            let (h, o) = (out_field(l), lit(l.output.len()));
-            let statements = match (&l.op, &local) {
-                (Op::Flatten, _) => continue,
-                (Op::Layer(kind), Some(own)) if kind.elementwise() => {
-                    let value = self.layer_value(l);
-                    body.extend(quote_spanned!(l.span=> #value.apply_one(&mut #own);));
-                    continue;
-                }
-                (Op::Layer(kind), _) => {
-                    let value = self.layer_value(l);
-                    match kind.forward_one_inline(l.io(), &value, &x) {
-                        Some(inline) => {
-                            let binding =
-                                if in_place_follows(&layers[k + 1..]) { quote!(mut #h) } else { quote!(#h) };
-                            quote_spanned!(l.span=> let #binding: #smatrix<#t, #o, 1> = #inline;)
-                        }
-                        None => quote_spanned! {l.span=>
-                            let mut #h = #smatrix::<#t, #o, 1>::zeros();
-                            #value.forward_one_into(#x, &mut #h);
-                        },
-                    }
-                }
-                (Op::Residual(inner), _) => {
-                    let (inner_body, inner_out) = self.forward_one(inner, current);
-                    let skip = match current {
-                        Some(p) => quote!(#p),
-                        None => quote!(*x),
-                    };
-                    quote_spanned! {l.span=>
-                        let mut #h = #skip;
-                        {
-                            #inner_body
-                            #h += &#inner_out;
-                        }
-                    }
-                }
-            };
-            body.extend(statements);
-            local = Some(h);
-        }
-        let result = match local.as_ref().or(input) {
-            Some(h) => quote!(#h),
-            None => quote!(*x),
-        };
-        (body, result)
     }
 
     /// The training pass's statements for a list of flows.

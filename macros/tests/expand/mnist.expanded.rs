@@ -53,7 +53,7 @@ const _: () = {
         pub const PARAM_BYTES: usize = 407080;
         /// 101 632: the multiply-accumulates of one single-sample `forward`, `N·M` per dense layer and `OC·OH·OW·C·KH·KW` per convolution (padding taps included). Pools, activations, `softmax`, biases and residual additions count nothing: their comparisons, additions and elementwise functions are not multiply-accumulates.
         pub const MACS: usize = 101632;
-        /// 3 688 bytes: the peak of the activations live at once during one single-sample `forward`, its input included. Every layer's output is a local of `forward` that lives until the end of its scope — `forward`'s body, or its `residual` block — so while a layer runs, the caller's input, the outputs of the layers before it in the enclosing scopes (a block's output from the start of the block) and its own output are live (element-wise activations update their input in place and hold nothing of their own). `forward` takes no scratch memory (the patch matrices of convolutions are only in the training cache). With the 384 bytes of frames assumed by `FORWARD_STACK_BYTES`, this is what a `ram` budget bounds.
+        /// 3 688 bytes: the peak of the activations live at once during one single-sample `forward`, its input included. Each layer writes its output in place into a local that lives until the next layer has read it, so while a layer runs the caller's input, the layer's input and its output are live (inside a `residual` block also the block's input and output); element-wise activations update their input in place and hold nothing of their own. `forward` takes no scratch memory (the patch matrices of convolutions are only in the training cache). `RAM_BYTES` adds the frames.
         pub const ACTIVATION_BYTES: usize = 3688;
         /// 896 bytes: an estimate of the stack `forward` itself uses in an optimised build, meant as an upper bound: the peak of `ACTIVATION_BYTES` without the caller's input and the returned output, plus 384 bytes for frames, saved registers and the kernels' locals (the macro's `FORWARD_FRAME_OVERHEAD`). An unoptimised build makes more copies and uses more.
         pub const FORWARD_STACK_BYTES: usize = 896;
@@ -102,11 +102,15 @@ const _: () = {
     impl ::staticnn::Model<784, 10> for Mnist {
         type Cache<const BATCH: usize> = MnistCache<BATCH>;
         fn forward(&self, x: &MnistInput) -> MnistOutput {
-            let mut layer0_out = ::staticnn::nalgebra::SMatrix::<f32, 128, 1>::zeros();
-            self.layer0.forward_one_into(x, &mut layer0_out);
-            ::staticnn::Relu.apply_one(&mut layer0_out);
-            let mut layer2_out = ::staticnn::nalgebra::SMatrix::<f32, 10, 1>::zeros();
-            self.layer2.forward_one_into(&layer0_out, &mut layer2_out);
+            let mut layer2_out: ::staticnn::nalgebra::SMatrix<f32, 10, 1>;
+            {
+                let mut layer0_out: ::staticnn::nalgebra::SMatrix<f32, 128, 1>;
+                layer0_out = ::staticnn::nalgebra::SMatrix::zeros();
+                self.layer0.forward_one_into(x, &mut layer0_out);
+                ::staticnn::Relu.apply_one(&mut layer0_out);
+                layer2_out = ::staticnn::nalgebra::SMatrix::zeros();
+                self.layer2.forward_one_into(&layer0_out, &mut layer2_out);
+            }
             layer2_out
         }
         fn forward_train<'c, const BATCH: usize>(

@@ -32,8 +32,9 @@ use crate::scalar::Float;
 /// - **The caller owns every buffer**: the outputs `y` and `dx`, the parameter gradients
 ///   ([`Grads`](Layer::Grads)) and the working memory ([`Scratch`](Layer::Scratch)), all
 ///   reusable from one batch to the next. Nothing allocates, and the batch methods put
-///   nothing large on the stack; only [`forward_one`](Layer::forward_one), the path of
-///   single samples on small targets, returns its result by value.
+///   nothing large on the stack; single samples, the path of small targets, are written
+///   into a caller's vector by [`forward_one_into`](Layer::forward_one_into) (or returned by
+///   value by [`forward_one`](Layer::forward_one), which copies on most targets).
 /// - **Backward** receives the forward pass's input `x` and output `y`, so each layer uses
 ///   whichever is cheaper (a sigmoid's derivative comes from `y`, a ReLU's from `x`). It
 ///   *adds* the parameter gradients to `grads` (so that a batch's shards, or several
