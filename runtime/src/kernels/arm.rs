@@ -6,19 +6,24 @@
 //! `A`, a `vmla`), since the register allocator never hands the loads consecutive registers
 //! for a `vldm`. Here the 16 sums stay in `s16`–`s31` for the whole run of multipliers,
 //! and each column of `A` is two `vldm`s of eight entries into `s0`–`s7`: 24 instructions
-//! per 16 multiply-accumulates. `vmla.f32` rounds the product and then the sum, exactly as
+//! per 16 multiply-accumulates, whatever the stride of the multipliers. `vmla.f32` rounds the product and then the sum, exactly as
 //! `acc + s * x` does, so the results are the bits the portable loop computes (CI compares
 //! the Cortex-M4's logits with the x86-64 build's).
 
 use core::arch::asm;
 
-/// `y[r] += Σ b[i] · a[i·lda + r]` for `r < 16` over the positions `i` in `nonzero`, in
+/// `y[r] += Σ b[i·rs] · a[i·lda + r]` for `r < 16` over the positions `i` in `nonzero`, in
 /// order.
 ///
 /// # Safety
-/// For every listed `i`, `a + i·lda` must point at 16 readable `f32`s and `b + i` at one.
+/// For every listed `i`, `a + i·lda` must point at 16 readable `f32`s and `b + i·rs` at one.
 #[inline(always)]
-pub(super) unsafe fn gather16(y: &mut [f32; 16], a: *const f32, lda: usize, b: *const f32, nonzero: &[u8]) {
+pub(super) unsafe fn gather16(
+    y: &mut [f32; 16],
+    (a, lda): (*const f32, usize),
+    (b, rs): (*const f32, usize),
+    nonzero: &[u8],
+) {
     if nonzero.is_empty() {
         return;
     }
@@ -31,7 +36,7 @@ pub(super) unsafe fn gather16(y: &mut [f32; 16], a: *const f32, lda: usize, b: *
             "vldmia {y}, {{s16-s31}}",
             "2:",
             "ldrb {i}, [{list}], #1",
-            "add {at}, {b}, {i}, lsl #2",
+            "mla {at}, {i}, {rs}, {b}",
             "vldr s8, [{at}]",
             "mla {at}, {i}, {lda}, {a}",
             "vldmia {at}!, {{s0-s7}}",
@@ -59,6 +64,7 @@ pub(super) unsafe fn gather16(y: &mut [f32; 16], a: *const f32, lda: usize, b: *
             a = in(reg) a,
             lda = in(reg) lda * 4,
             b = in(reg) b,
+            rs = in(reg) rs * 4,
             list = inout(reg) range.start => _,
             end = in(reg) range.end,
             i = out(reg) _,

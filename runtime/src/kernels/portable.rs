@@ -107,19 +107,18 @@ fn gather_rows<T: Float>(y: &mut [T], run: &Run<'_, T>) {
     }
 }
 
-/// One full block of [`ROWS`] rows: on 32-bit Arm with a hard-float FPU, `f32` with
-/// contiguous multipliers (every single-sample forward) runs the [`arm`](super::arm) kernel,
-/// the same sums in the same order in fewer instructions.
+/// One full block of [`ROWS`] rows: on 32-bit Arm with a hard-float FPU, `f32` runs the
+/// [`arm`](super::arm) kernel, the same sums in the same order in fewer instructions.
 #[inline(always)]
 fn gather_block<T: Float>(y: &mut [T], run: &Run<'_, T>, row: usize) {
     #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
-    if core::any::TypeId::of::<T>() == core::any::TypeId::of::<f32>() && y.len() == ROWS && run.rs == 1 {
+    if core::any::TypeId::of::<T>() == core::any::TypeId::of::<f32>() && y.len() == ROWS {
         let y = y.as_mut_ptr().cast::<[f32; ROWS]>();
         let (a, b) = (run.a[row..].as_ptr().cast::<f32>(), run.b.as_ptr().cast::<f32>());
         // SAFETY: `T` is `f32` and `y` holds `ROWS` of them (checked just above). Every
         // listed column `i` of `A` holds rows `row..row + ROWS` at `a + i·lda` (checked by
-        // `gemm_portable`), and `pick` read every listed multiplier at `b + i`.
-        return unsafe { super::arm::gather16(&mut *y, a, run.lda, b, run.nonzero) };
+        // `gemm_portable`), and `pick` read every listed multiplier at `b + i·rs`.
+        return unsafe { super::arm::gather16(&mut *y, (a, run.lda), (b, run.rs), run.nonzero) };
     }
     gather::<T, ROWS>(y, run, row);
 }
