@@ -1,5 +1,6 @@
 //! Finite-difference checks, in f64, of whole generated CNNs (padding, strides, non-square
-//! kernels, both pools, residual blocks, global average pooling, flatten; parameter and
+//! kernels, depthwise convolutions, both pools, residual blocks, global average pooling,
+//! flatten; parameter and
 //! input gradients), and their batched passes against the single-sample ones. The layers on
 //! their own are checked in `tests/gradcheck_layers.rs`.
 //!
@@ -78,6 +79,36 @@ staticnn::model! {
         flatten,
         dense(3),
     }
+}
+
+staticnn::model! {
+    /// A depthwise-separable block as MobileNet and DS-CNN have it: a depthwise convolution
+    /// (multiplier 2, stride 2) and a pointwise 1×1 one, each followed by `relu6`.
+    #[model(scalar = f64)]
+    struct Separable {
+        input(3, 7, 6),
+        depthwise_conv2d(3, multiplier = 2, stride = 2, padding = 1), relu6,
+        conv2d(4, 1), relu6,
+        depthwise_conv2d((2, 3)), tanh,
+        flatten,
+        dense(3),
+    }
+}
+
+#[test]
+fn depthwise_separable_model_matches_finite_differences() {
+    let mut rng = StdRng::seed_from_u64(19);
+    // Biases away from zero: with He's zero biases a position where every `relu6` input
+    // is dead sums to exactly 0, on the kink, where no finite difference is meaningful.
+    let mut model = Separable::new_boxed(Init::Uniform { low: -1.0, high: 1.0 }, 20);
+    let x = random::<{ 3 * 7 * 6 }, 2>(&mut rng, 1.0);
+    check_single_matches_batch(&*model, &x);
+    let worst = check_model(&mut *model, &SoftmaxCrossEntropy, &x, &[1, 2], &all_params::<Separable>());
+    println!("depthwise-separable: worst relative error {worst:e}");
+    assert!(worst <= BAR, "{worst:e}");
+    // 6·4·3 (depthwise 3×3, 6 channels of 4×3), 4·4·3·6 (pointwise), 4·3·1·6 (depthwise
+    // 2×3, 4 channels of 3×1), 12·3 (dense).
+    assert_eq!(Separable::MACS, 6 * 4 * 3 * 9 + 4 * 4 * 3 * 6 + 4 * 3 * 6 + 12 * 3);
 }
 
 #[test]

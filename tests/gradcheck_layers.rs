@@ -16,8 +16,8 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use staticnn::prelude::*;
 use staticnn::{
-    AvgPool2d, Conv2d, Dense, GlobalAvgPool, Identity, LeakyRelu, MaxPool2d, Relu, Relu6, Sigmoid, Softmax,
-    Tanh,
+    AvgPool2d, Conv2d, Dense, DepthwiseConv2d, GlobalAvgPool, Identity, LeakyRelu, MaxPool2d, Relu, Relu6,
+    Sigmoid, Softmax, Tanh,
 };
 
 #[path = "common/gradcheck.rs"]
@@ -137,6 +137,53 @@ fn check_layer<L: Layer<f64, IN, OUT>, const IN: usize, const OUT: usize, const 
     println!("{name}: worst relative error {worst:e}");
     assert!(worst <= BAR, "{name}: relative error {worst:e} exceeds {BAR:e}");
     worst
+}
+
+#[test]
+fn depthwise_convolutions_match_finite_differences() {
+    report(
+        "depthwise conv2d",
+        &[
+            // Multiplier 2, "same" padding.
+            check_params::<DepthwiseConv2d<f64, 2, 5, 5, 2, 3, 3, 1, 1, 5, 5, 50, 100, 4, 9>, 50, 100>(
+                "depthwise 2×5×5 → 4×5×5 (3×3, multiplier 2, padding 1)",
+                21,
+            ),
+            // Stride 2 on an odd, non-square input, with positions entirely in the padding.
+            check_params::<DepthwiseConv2d<f64, 3, 7, 6, 1, 3, 3, 2, 1, 4, 3, 126, 36, 3, 9>, 126, 36>(
+                "depthwise 3×7×6 → 3×4×3 (3×3, stride 2, padding 1)",
+                22,
+            ),
+            // A non-square kernel, no padding, multiplier 3.
+            check_params::<DepthwiseConv2d<f64, 2, 6, 5, 3, 2, 4, 1, 0, 5, 2, 60, 60, 6, 8>, 60, 60>(
+                "depthwise 2×6×5 → 6×5×2 (2×4, multiplier 3)",
+                23,
+            ),
+        ],
+    );
+}
+
+/// A depthwise convolution is the grouped convolution it stands for: the same as a
+/// `Conv2d` whose weight is zero outside each output channel's own input channel.
+#[test]
+fn depthwise_convolution_is_a_grouped_convolution() {
+    type Depthwise = DepthwiseConv2d<f64, 3, 6, 5, 2, 3, 3, 2, 1, 3, 3, 90, 54, 6, 9>;
+    type Full = Conv2d<f64, 3, 6, 5, 6, 3, 3, 2, 1, 3, 3, 90, 54, 27, 9>;
+    let mut rng = StdRng::seed_from_u64(24);
+    let mut depthwise = Depthwise::zeroed_box();
+    depthwise.initialize(Init::Uniform { low: -1.0, high: 1.0 }, &mut rng);
+    let mut full = Full::zeroed_box();
+    full.bias = depthwise.bias;
+    for oc in 0..6 {
+        for tap in 0..9 {
+            // Output channel `oc` reads input channel `oc / 2` (multiplier 2).
+            full.weight[((oc / 2) * 9 + tap, oc)] = depthwise.weight[(tap, oc)];
+        }
+    }
+    let x = random::<90, 1>(&mut rng, 1.0);
+    let (a, b) =
+        (depthwise.forward_one(&x.column(0).into_owned()), full.forward_one(&x.column(0).into_owned()));
+    assert!((a - b).abs().max() < 1e-12, "{}", (a - b).abs().max());
 }
 
 /// Checks a layer with parameters, initialised uniformly in `(−1, 1)`, on a batch of 3.

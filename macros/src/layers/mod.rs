@@ -14,6 +14,7 @@
 mod activation;
 mod conv2d;
 mod dense;
+mod depthwise;
 mod pool;
 mod window;
 
@@ -32,6 +33,7 @@ pub type Infer = fn(&mut Ctxt, &Entry, &Upstream) -> Option<(Box<dyn Kind>, Shap
 pub const KINDS: &[(&[&str], Infer)] = &[
     (&["dense"], dense::infer),
     (&["conv2d"], conv2d::infer),
+    (&["depthwise_conv2d"], depthwise::infer),
     (&["maxpool", "avgpool"], pool::infer),
     (&["global_avgpool"], pool::infer_global),
     (activation::NAMES, activation::infer),

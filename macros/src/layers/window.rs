@@ -1,5 +1,6 @@
 //! A window slid over an image — a convolution's kernel or a pool's window — and the
-//! output size it gives, shared by [`conv2d`](super::conv2d) and [`pool`](super::pool).
+//! output size it gives, shared by [`conv2d`](super::conv2d),
+//! [`depthwise_conv2d`](super::depthwise) and [`pool`](super::pool).
 
 use crate::ast::Entry;
 use crate::ctxt::Ctxt;
@@ -45,7 +46,7 @@ impl Window<'_> {
                     "the {kh}×{kw} {what} of `{name}` does not fit its input: {}{padded}; \
                      use a smaller {what}{}",
                     from.describe(),
-                    if name == "conv2d" { " or more padding" } else { "" }
+                    if name.ends_with("conv2d") { " or more padding" } else { "" }
                 ),
             );
             return None;

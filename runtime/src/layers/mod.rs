@@ -1,5 +1,5 @@
 //! The layers and the protocol they share: [`Layer`], implemented by [`Dense`], every
-//! [activation], [`Conv2d`] and the [pools](pool); and the
+//! [activation], [`Conv2d`], [`DepthwiseConv2d`] and the [pools](pool); and the
 //! [residual connections](residual) that generated models wrap around blocks of layers.
 //!
 //! Batches are matrices whose `B` columns are the samples; an image is a column in
@@ -8,6 +8,7 @@
 pub mod activation;
 pub mod conv;
 pub mod dense;
+pub mod depthwise;
 pub mod pool;
 pub mod residual;
 
@@ -18,6 +19,7 @@ pub use self::activation::{
 };
 pub use self::conv::{Conv2d, Conv2dScratch};
 pub use self::dense::Dense;
+pub use self::depthwise::DepthwiseConv2d;
 pub use self::pool::{AvgPool2d, GlobalAvgPool, MaxPool2d};
 use crate::scalar::Float;
 

@@ -1,0 +1,353 @@
+//! Depthwise 2-D convolution: each input channel convolved with `M` kernels of its own
+//! (PyTorch's `nn.Conv2d` with `groups = in_channels`, TFLite's `DEPTHWISE_CONV_2D`).
+//!
+//! Images are columns in CHW order, as everywhere (see [`conv`](super::conv)). Output channel
+//! `oc = c·M + m` is input channel `c` convolved with kernel `m` of that channel, the order
+//! PyTorch's grouped convolution and TFLite's channel multiplier both use. A depthwise layer
+//! has only `C·M·KH·KW` weights and no sum over channels, so it is computed directly, with
+//! no patch matrix and no scratch, one plane at a time.
+
+use nalgebra::{SMatrix, SVector};
+use rand::Rng;
+
+use super::Layer;
+use super::conv::valid_range;
+use crate::init::{Init, Initialize};
+use crate::params::{Parameters, Storage, Tensor, TensorMut, TensorName, TensorShape};
+use crate::scalar::Float;
+
+/// A depthwise 2-D convolution: `C` input channels of `H × W`, each convolved with its own
+/// `M` kernels of `KH × KW` (the channel multiplier), stride `S` and zero padding `P` on
+/// every side, into `OC = C·M` channels of `OH × OW`.
+///
+/// The remaining parameters are the products stable Rust cannot compute in types:
+/// `IN = C·H·W`, `OUT = OC·OH·OW` and `K = KH·KW`, with `OH = (H + 2P − KH)/S + 1` and
+/// `OW = (W + 2P − KW)/S + 1`; [`CHECK`](Self::CHECK) asserts all of them.
+///
+/// The weight is the `K × OC` matrix whose column `oc` is output channel `oc`'s kernel, row
+/// by row: in memory it is PyTorch's `[OC, 1, KH, KW]` weight of the grouped convolution,
+/// row-major, and weight files store it under that shape as `weight`, with `bias` `[OC]`.
+/// As a [`Layer`] its gradients are a `DepthwiseConv2d` of the same shape and it needs no
+/// scratch. Taps whose weight is exactly zero are skipped, like the zero inputs of
+/// [`Dense`](crate::Dense).
+///
+/// ```
+/// use nalgebra::SMatrix;
+/// use staticnn_runtime::{DepthwiseConv2d, Layer};
+///
+/// // 2×4×4 → 4×4×4: multiplier 2, a 3×3 kernel, stride 1, padding 1; K = 9 taps.
+/// type Depthwise = DepthwiseConv2d<f32, 2, 4, 4, 2, 3, 3, 1, 1, 4, 4, 32, 64, 4, 9>;
+/// let mut layer = Depthwise::ZERO;
+/// layer.weight[(4, 3)] = 1.0; // channel 3 (input 1, kernel 1): the centre tap
+/// let x = SMatrix::<f32, 32, 1>::from_fn(|i, _| i as f32);
+/// let y = layer.forward_one(&x);
+/// assert_eq!(y.rows(48, 16), x.rows(16, 16)); // input channel 1, unchanged
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[repr(C)]
+pub struct DepthwiseConv2d<
+    T: Float,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const M: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+    const IN: usize,
+    const OUT: usize,
+    const OC: usize,
+    const K: usize,
+> {
+    /// The `K × OC` weight: column `oc` holds output channel `oc`'s kernel, row-major
+    /// (PyTorch's `[OC, 1, KH, KW]`, row-major).
+    pub weight: SMatrix<T, K, OC>,
+    /// The `OC` biases.
+    pub bias: SVector<T, OC>,
+}
+
+// SAFETY: a `repr(C)` pair of zeroable nalgebra arrays.
+unsafe impl<
+    T: Float,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const M: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+    const IN: usize,
+    const OUT: usize,
+    const OC: usize,
+    const K: usize,
+> bytemuck::Zeroable for DepthwiseConv2d<T, C, H, W, M, KH, KW, S, P, OH, OW, IN, OUT, OC, K>
+{
+}
+
+impl<
+    T: Float,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const M: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+    const IN: usize,
+    const OUT: usize,
+    const OC: usize,
+    const K: usize,
+> DepthwiseConv2d<T, C, H, W, M, KH, KW, S, P, OH, OW, IN, OUT, OC, K>
+{
+    /// Fails to compile (at monomorphisation) unless the dimensions are consistent.
+    pub const CHECK: () = {
+        assert!(C > 0 && H > 0 && W > 0 && M > 0, "DepthwiseConv2d: C, H, W and M must be at least 1");
+        assert!(
+            KH > 0 && KW > 0 && S > 0,
+            "DepthwiseConv2d: the kernel KH × KW and the stride S must be at least 1"
+        );
+        assert!(
+            KH <= H + 2 * P && KW <= W + 2 * P,
+            "DepthwiseConv2d: the kernel KH × KW is larger than the padded input (H + 2P) × (W + 2P)"
+        );
+        assert!(OH == (H + 2 * P - KH) / S + 1, "DepthwiseConv2d: OH must be (H + 2P - KH) / S + 1");
+        assert!(OW == (W + 2 * P - KW) / S + 1, "DepthwiseConv2d: OW must be (W + 2P - KW) / S + 1");
+        assert!(IN == C * H * W, "DepthwiseConv2d: IN must be C * H * W");
+        assert!(OC == C * M, "DepthwiseConv2d: OC must be C * M");
+        assert!(OUT == OC * OH * OW, "DepthwiseConv2d: OUT must be OC * OH * OW");
+        assert!(K == KH * KW, "DepthwiseConv2d: K must be KH * KW");
+    };
+
+    /// All weights and biases zero; usable in `const` and `static` items.
+    pub const ZERO: Self = {
+        let () = Self::CHECK;
+        DepthwiseConv2d {
+            weight: SMatrix::from_array_storage(nalgebra::ArrayStorage([[T::ZERO; K]; OC])),
+            bias: SVector::from_array_storage(nalgebra::ArrayStorage([[T::ZERO; OC]; 1])),
+        }
+    };
+
+    /// The number of parameters, `K·OC + OC`.
+    pub const PARAMS: usize = {
+        let () = Self::CHECK;
+        K * OC + OC
+    };
+
+    /// Calls `f(oc, tap, oh, row, ows)` for every output channel `oc`, kernel tap
+    /// `tap = i·KW + j`, and output row `oh` whose tap reads input row `row = oh·S + i − P`
+    /// (not padding), with the output columns `ows` whose tap reads an input column: the
+    /// one loop nest forward and backward share.
+    #[inline(always)]
+    fn for_each_row(mut f: impl FnMut(usize, usize, usize, usize, core::ops::Range<usize>)) {
+        for oc in 0..OC {
+            for i in 0..KH {
+                let (oh_lo, oh_hi) = valid_range(i, H, P, S, OH);
+                for j in 0..KW {
+                    let (ow_lo, ow_hi) = valid_range(j, W, P, S, OW);
+                    for oh in oh_lo..oh_hi {
+                        f(oc, i * KW + j, oh, oh * S + i - P, ow_lo..ow_hi);
+                    }
+                }
+            }
+        }
+    }
+
+    /// One image into `y`: each plane set to its bias, then every tap added in.
+    fn convolve(&self, x: &[T], y: &mut [T]) {
+        for (plane, &b) in y.chunks_exact_mut(OH * OW).zip(self.bias.iter()) {
+            plane.fill(b);
+        }
+        let weight = self.weight.as_slice();
+        Self::for_each_row(|oc, tap, oh, row, ows| {
+            let w = weight[oc * K + tap];
+            if w == T::ZERO {
+                return;
+            }
+            let (c, j) = (oc / M, tap % KW);
+            let src = &x[(c * H + row) * W..][..W];
+            let dst = &mut y[(oc * OH + oh) * OW..][..OW];
+            for ow in ows {
+                dst[ow] += w * src[ow * S + j - P];
+            }
+        });
+    }
+
+    /// Lists this layer's tensors under the layer name `layer`: `weight` `[OC, 1, KH, KW]`
+    /// and `bias` `[OC]`, both row-major (for generated models).
+    #[doc(hidden)]
+    pub fn visit_named<'a>(&'a self, layer: &'static str, f: &mut impl FnMut(Tensor<'a, T>)) {
+        f(Tensor {
+            name: TensorName { layer, param: "weight" },
+            shape: TensorShape::new([OC, 1, KH, KW]),
+            storage: Storage::RowMajor,
+            data: self.weight.as_slice(),
+        });
+        f(Tensor {
+            name: TensorName { layer, param: "bias" },
+            shape: TensorShape::new([OC]),
+            storage: Storage::RowMajor,
+            data: self.bias.as_slice(),
+        });
+    }
+
+    /// Lists this layer's tensors mutably under the layer name `layer` (for generated models).
+    #[doc(hidden)]
+    pub fn visit_named_mut(&mut self, layer: &'static str, f: &mut impl FnMut(TensorMut<'_, T>)) {
+        f(TensorMut {
+            name: TensorName { layer, param: "weight" },
+            shape: TensorShape::new([OC, 1, KH, KW]),
+            storage: Storage::RowMajor,
+            data: self.weight.as_mut_slice(),
+        });
+        f(TensorMut {
+            name: TensorName { layer, param: "bias" },
+            shape: TensorShape::new([OC]),
+            storage: Storage::RowMajor,
+            data: self.bias.as_mut_slice(),
+        });
+    }
+}
+
+impl<
+    T: Float,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const M: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+    const IN: usize,
+    const OUT: usize,
+    const OC: usize,
+    const K: usize,
+> Layer<T, IN, OUT> for DepthwiseConv2d<T, C, H, W, M, KH, KW, S, P, OH, OW, IN, OUT, OC, K>
+{
+    type Grads = Self;
+    type Scratch<const B: usize> = ();
+
+    fn forward_one_into(&self, x: &SVector<T, IN>, y: &mut SVector<T, OUT>) {
+        let () = Self::CHECK;
+        self.convolve(x.as_slice(), y.as_mut_slice());
+    }
+
+    /// Each image of the batch convolved directly.
+    fn forward<const B: usize>(&self, x: &SMatrix<T, IN, B>, y: &mut SMatrix<T, OUT, B>, _scratch: &mut ()) {
+        let () = Self::CHECK;
+        for (x, y) in x.as_slice().chunks_exact(IN).zip(y.as_mut_slice().chunks_exact_mut(OUT)) {
+            self.convolve(x, y);
+        }
+    }
+
+    /// `∂w(oc, i, j) += Σ δ(oc, oh, ow) · x(c, oh·S + i − P, ow·S + j − P)`, `∂b += Σ δ`, and
+    /// `dx(c, …) = Σ w · δ` over the channel's `M` kernels, image by image.
+    fn backward<const B: usize>(
+        &self,
+        x: &SMatrix<T, IN, B>,
+        _y: &SMatrix<T, OUT, B>,
+        dy: &SMatrix<T, OUT, B>,
+        mut dx: Option<&mut SMatrix<T, IN, B>>,
+        grads: &mut Self,
+        _scratch: &mut (),
+    ) {
+        let () = Self::CHECK;
+        let weight = self.weight.as_slice();
+        for (b, (x, dy)) in x.as_slice().chunks_exact(IN).zip(dy.as_slice().chunks_exact(OUT)).enumerate() {
+            for (g, plane) in grads.bias.iter_mut().zip(dy.chunks_exact(OH * OW)) {
+                *g = plane.iter().fold(*g, |s, &d| s + d);
+            }
+            let dweight = grads.weight.as_mut_slice();
+            Self::for_each_row(|oc, tap, oh, row, ows| {
+                let (c, j) = (oc / M, tap % KW);
+                let src = &x[(c * H + row) * W..][..W];
+                let delta = &dy[(oc * OH + oh) * OW..][..OW];
+                let mut sum = T::ZERO;
+                for ow in ows {
+                    sum += delta[ow] * src[ow * S + j - P];
+                }
+                dweight[oc * K + tap] += sum;
+            });
+            if let Some(dx) = dx.as_deref_mut() {
+                let dx = &mut dx.as_mut_slice()[b * IN..][..IN];
+                dx.fill(T::ZERO);
+                Self::for_each_row(|oc, tap, oh, row, ows| {
+                    let (c, j, w) = (oc / M, tap % KW, weight[oc * K + tap]);
+                    let delta = &dy[(oc * OH + oh) * OW..][..OW];
+                    let dst = &mut dx[(c * H + row) * W..][..W];
+                    for ow in ows {
+                        dst[ow * S + j - P] += w * delta[ow];
+                    }
+                });
+            }
+        }
+    }
+}
+
+// SAFETY: `repr(C)` of `K·OC + OC` scalars with no padding; `visit` lists weight then bias.
+unsafe impl<
+    T: Float,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const M: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+    const IN: usize,
+    const OUT: usize,
+    const OC: usize,
+    const K: usize,
+> Parameters for DepthwiseConv2d<T, C, H, W, M, KH, KW, S, P, OH, OW, IN, OUT, OC, K>
+{
+    type Scalar = T;
+    const LEN: usize = Self::PARAMS;
+
+    fn visit<'a>(&'a self, f: &mut impl FnMut(Tensor<'a, T>)) {
+        self.visit_named("", f);
+    }
+
+    fn visit_mut(&mut self, f: &mut impl FnMut(TensorMut<'_, T>)) {
+        self.visit_named_mut("", f);
+    }
+}
+
+impl<
+    T: Float,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const M: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+    const IN: usize,
+    const OUT: usize,
+    const OC: usize,
+    const K: usize,
+> Initialize for DepthwiseConv2d<T, C, H, W, M, KH, KW, S, P, OH, OW, IN, OUT, OC, K>
+{
+    /// Fan-in `KH·KW` and fan-out `M·KH·KW`, as PyTorch computes them for a grouped
+    /// convolution with one input channel per group.
+    fn initialize<R: Rng + ?Sized>(&mut self, init: Init, rng: &mut R) {
+        let () = Self::CHECK;
+        init.fill(K, M * K, self.weight.as_mut_slice(), self.bias.as_mut_slice(), rng);
+    }
+}
