@@ -39,8 +39,8 @@ use crate::ir::{Layer, Model, Op, Shape};
 ///
 /// Calibrated on a Cortex-M4 (`examples/cortex-m4`, painted stack, rustc 1.96, `opt-level =
 /// 3`): the MNIST MLP's `forward` measured 900 bytes against `FORWARD_STACK_BYTES` 896, one
-/// classification 4 076 against `RAM_BYTES` 4 072; the MNIST CNN's 63 172 against 63 104
-/// and 66 356 against 66 240. `examples/cortex-m4/bars.sh` checks these stay within 10 %.
+/// classification 4 076 against `RAM_BYTES` 4 072; the MNIST CNN's 63 156 against 63 104
+/// and 66 340 against 66 240. `examples/cortex-m4/bars.sh` checks these stay within 10 %.
 pub const FORWARD_FRAME_OVERHEAD: usize = 384;
 
 /// The model-wide figures emitted as constants on the model struct.

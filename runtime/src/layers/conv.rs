@@ -30,6 +30,8 @@
 use nalgebra::{SMatrix, SVector};
 use rand::Rng;
 
+mod direct;
+
 use super::Layer;
 use crate::init::{Init, Initialize};
 use crate::kernels;
@@ -407,32 +409,23 @@ impl<
     type Scratch<const B: usize> = Conv2dScratch<T, L, K, OC>;
 
     /// The convolution of one image, computed directly (no scratch), into `y`: `OUT`
-    /// scalars (49 KiB for 16 × 28 × 28 `f32`), each plane first set to its bias.
+    /// scalars (49 KiB for 16 × 28 × 28 `f32`). Every output is its bias plus every tap
+    /// `(c, i, j)` in that order (taps in the padding and zero weights skipped), whichever
+    /// of the two loop orders runs, so the results are the same bits on every target:
+    ///
+    /// - on 32-bit Arm (a Cortex-M has no SIMD for `f32`), runs of outputs along a row are
+    ///   summed in registers over all taps and stored once: one MNIST CNN inference on a
+    ///   Cortex-M4 executes 4.30 M instructions instead of 5.67 M (`examples/cortex-m4`);
+    /// - elsewhere each tap is added to a whole row of outputs, a loop the compiler
+    ///   vectorises: on x86-64 without AVX (`examples/embedded`'s `mnist_cnn`) 161–210 µs
+    ///   per image against 227–308 µs with the blocks, three runs each.
     fn forward_one_into(&self, x: &SVector<T, IN>, y: &mut SVector<T, OUT>) {
         let () = Self::CHECK;
         let (x, out) = (x.as_slice(), y.as_mut_slice());
-        for (oc, plane) in out.chunks_exact_mut(OH * OW).enumerate() {
-            plane.fill(self.bias[oc]);
-            let kernel = self.weight.column(oc);
-            for c in 0..C {
-                for i in 0..KH {
-                    let (oh_lo, oh_hi) = valid_range(i, H, P, S, OH);
-                    for j in 0..KW {
-                        let w = kernel[(c * KH + i) * KW + j];
-                        if w == T::ZERO {
-                            continue;
-                        }
-                        let (ow_lo, ow_hi) = valid_range(j, W, P, S, OW);
-                        for oh in oh_lo..oh_hi {
-                            let row = &x[(c * H + oh * S + i - P) * W..][..W];
-                            let dst = &mut plane[oh * OW..][..OW];
-                            for ow in ow_lo..ow_hi {
-                                dst[ow] += w * row[ow * S + j - P];
-                            }
-                        }
-                    }
-                }
-            }
+        if cfg!(target_arch = "arm") {
+            self.convolve_in_registers(x, out);
+        } else {
+            self.convolve_by_rows(x, out);
         }
     }
 

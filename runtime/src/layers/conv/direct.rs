@@ -1,0 +1,194 @@
+//! The single-sample convolution, computed directly on the image (no patch matrix, no
+//! scratch), in the two loop orders `Conv2d::forward_one_into` chooses between. Both give
+//! every output as its bias plus every tap `(c, i, j)` in that order, taps in the padding
+//! and zero weights skipped: the same bits (`tests` below compares them).
+
+use super::{Conv2d, valid_range};
+use crate::scalar::Float;
+
+/// How many outputs along a row the single-sample convolution sums in registers at once.
+const ROW_BLOCK: usize = 8;
+
+impl<
+    T: Float,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const OC: usize,
+    const KH: usize,
+    const KW: usize,
+    const S: usize,
+    const P: usize,
+    const OH: usize,
+    const OW: usize,
+    const IN: usize,
+    const OUT: usize,
+    const K: usize,
+    const L: usize,
+> Conv2d<T, C, H, W, OC, KH, KW, S, P, OH, OW, IN, OUT, K, L>
+{
+    /// The output columns whose every tap reads inside the input row (none of the padding):
+    /// `ow·S ≥ P` and `ow·S + KW ≤ W + P`.
+    const INSIDE_COLUMNS: core::ops::Range<usize> = {
+        let start = P.div_ceil(S);
+        let end = if W + P >= KW { (W + P - KW) / S + 1 } else { 0 };
+        let end = if end < OW { end } else { OW };
+        start..if end > start { end } else { start }
+    };
+
+    /// One image, each tap added to every output row it reaches (see `forward_one_into`).
+    pub(super) fn convolve_by_rows(&self, x: &[T], out: &mut [T]) {
+        for (oc, plane) in out.chunks_exact_mut(OH * OW).enumerate() {
+            plane.fill(self.bias[oc]);
+            let kernel = self.weight.column(oc);
+            for c in 0..C {
+                for i in 0..KH {
+                    let (oh_lo, oh_hi) = valid_range(i, H, P, S, OH);
+                    for j in 0..KW {
+                        let w = kernel[(c * KH + i) * KW + j];
+                        if w == T::ZERO {
+                            continue;
+                        }
+                        let (ow_lo, ow_hi) = valid_range(j, W, P, S, OW);
+                        for oh in oh_lo..oh_hi {
+                            let row = &x[(c * H + oh * S + i - P) * W..][..W];
+                            let dst = &mut plane[oh * OW..][..OW];
+                            for ow in ow_lo..ow_hi {
+                                dst[ow] += w * row[ow * S + j - P];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One image, runs of outputs summed in registers over every tap (see
+    /// `forward_one_into`): the columns that read no padding in unchecked blocks of 8,
+    /// then 4, the edges one by one.
+    pub(super) fn convolve_in_registers(&self, x: &[T], out: &mut [T]) {
+        let inside = Self::INSIDE_COLUMNS;
+        for ((plane, kernel), &bias) in
+            out.chunks_exact_mut(OH * OW).zip(self.weight.as_slice().chunks_exact(K)).zip(self.bias.iter())
+        {
+            for (oh, dst) in plane.chunks_exact_mut(OW).enumerate() {
+                let mut ow = 0;
+                while ow < OW {
+                    let rest = inside.end.saturating_sub(ow);
+                    if ow >= inside.start && rest >= ROW_BLOCK {
+                        Self::row_block::<ROW_BLOCK, false>(
+                            x,
+                            kernel,
+                            bias,
+                            oh,
+                            ow,
+                            &mut dst[ow..ow + ROW_BLOCK],
+                        );
+                        ow += ROW_BLOCK;
+                    } else if ow >= inside.start && rest >= ROW_BLOCK / 2 {
+                        let block = &mut dst[ow..ow + ROW_BLOCK / 2];
+                        Self::row_block::<{ ROW_BLOCK / 2 }, false>(x, kernel, bias, oh, ow, block);
+                        ow += ROW_BLOCK / 2;
+                    } else {
+                        Self::row_block::<1, true>(x, kernel, bias, oh, ow, &mut dst[ow..ow + 1]);
+                        ow += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Outputs `ow..ow + N` (`dst`) of row `oh` of one output channel (`kernel`, `bias`):
+    /// each the bias plus every tap `(c, i, j)` in order, rows in the padding and zero
+    /// weights skipped, and (with `CHECK_COLUMNS`) columns in the padding too. Without
+    /// `CHECK_COLUMNS`, every tap of every one of the `N` outputs must read the row.
+    #[inline(always)]
+    fn row_block<const N: usize, const CHECK_COLUMNS: bool>(
+        x: &[T],
+        kernel: &[T],
+        bias: T,
+        oh: usize,
+        ow: usize,
+        dst: &mut [T],
+    ) {
+        let mut acc = [bias; N];
+        for c in 0..C {
+            for i in 0..KH {
+                let Some(r) = (oh * S + i).checked_sub(P).filter(|&r| r < H) else { continue };
+                let row = &x[(c * H + r) * W..][..W];
+                for j in 0..KW {
+                    let w = kernel[(c * KH + i) * KW + j];
+                    if w == T::ZERO {
+                        continue;
+                    }
+                    for (t, acc) in acc.iter_mut().enumerate() {
+                        let column = (ow + t) * S + j;
+                        if CHECK_COLUMNS {
+                            if let Some(&v) = column.checked_sub(P).and_then(|col| row.get(col)) {
+                                *acc += w * v;
+                            }
+                        } else {
+                            debug_assert!(column >= P && column - P < W);
+                            // SAFETY: the caller passes only blocks within `INSIDE_COLUMNS`,
+                            // whose every tap reads inside the row.
+                            *acc += w * unsafe { *row.get_unchecked(column - P) };
+                        }
+                    }
+                }
+            }
+        }
+        dst.copy_from_slice(&acc);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use nalgebra::SMatrix;
+
+    use super::*;
+
+    /// Both loop orders on one geometry, weights and inputs with zeros: the same bits.
+    fn same_bits<
+        const C: usize,
+        const H: usize,
+        const W: usize,
+        const OC: usize,
+        const KH: usize,
+        const KW: usize,
+        const S: usize,
+        const P: usize,
+        const OH: usize,
+        const OW: usize,
+        const IN: usize,
+        const OUT: usize,
+        const K: usize,
+        const L: usize,
+    >() {
+        let mut conv = Conv2d::<f32, C, H, W, OC, KH, KW, S, P, OH, OW, IN, OUT, K, L>::ZERO;
+        conv.weight =
+            SMatrix::from_fn(
+                |k, oc| if (k + oc) % 5 == 0 { 0.0 } else { ((k * 7 + oc * 3) as f32 * 0.37).sin() },
+            );
+        conv.bias = SMatrix::from_fn(|oc, _| oc as f32 * 0.1 - 0.2);
+        let x: SMatrix<f32, IN, 1> =
+            SMatrix::from_fn(|i, _| if i % 4 == 1 { 0.0 } else { (i as f32 * 0.61).cos() });
+        let (mut rows, mut blocks) = ([0.0f32; OUT], [1.0f32; OUT]);
+        conv.convolve_by_rows(x.as_slice(), &mut rows);
+        conv.convolve_in_registers(x.as_slice(), &mut blocks);
+        assert!(
+            rows.iter().zip(&blocks).all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{C}×{H}×{W} → {OC}×{OH}×{OW}, {KH}×{KW} kernel, stride {S}, padding {P}"
+        );
+    }
+
+    #[test]
+    fn both_loop_orders_give_the_same_bits() {
+        same_bits::<1, 28, 28, 4, 3, 3, 1, 1, 28, 28, 784, 3136, 9, 784>();
+        same_bits::<3, 14, 14, 2, 3, 3, 1, 1, 14, 14, 588, 392, 27, 196>();
+        same_bits::<2, 9, 8, 3, 2, 3, 2, 1, 5, 4, 144, 60, 12, 20>();
+        same_bits::<2, 7, 6, 3, 3, 3, 2, 1, 4, 3, 84, 36, 18, 12>();
+        same_bits::<3, 6, 5, 2, 2, 4, 1, 0, 5, 2, 90, 20, 24, 10>();
+        same_bits::<1, 5, 5, 2, 5, 5, 1, 2, 5, 5, 25, 50, 25, 25>();
+        same_bits::<2, 20, 3, 2, 1, 1, 1, 0, 20, 3, 120, 120, 2, 60>();
+    }
+}
