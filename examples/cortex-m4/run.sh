@@ -8,9 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# Debian's compiler (bookworm's rustc-web, 1.85) and its cargo, by full path: the rustup
-# proxies come first on PATH. RUSTC_BOOTSTRAP=1 allows -Zbuild-std (see .cargo/config.toml);
-# warnings in this crate and the library are errors, as clippy's are on the host.
+# Debian's compiler (bookworm's rustc-web: 1.96.0 on 2026-12-02) and its cargo, by full
+# path: the rustup proxies come first on PATH. RUSTC_BOOTSTRAP=1 allows -Zbuild-std (see
+# .cargo/config.toml); warnings in this crate and the library are errors, as clippy's are
+# on the host.
 export RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
 export RUSTFLAGS="-D warnings"
 cargo=/usr/bin/cargo
