@@ -9,7 +9,8 @@
 #   FORWARD_STACK_BYTES, RAM_BYTES within 10 % of the painted stack of `forward` and of one
 #                                    classification (input conversion included)
 #
-# for the MLP and the CNN. Prints each measure next to its bar; exits non-zero if one fails.
+# for the MLP, the CNN and a residual CNN. Prints each measure next to its bar; exits
+# non-zero if one fails.
 set -euo pipefail
 cd "$(dirname "$0")"
 elf_dir=target/thumbv7em-none-eabihf/release
@@ -41,11 +42,13 @@ check "MLP code, .text of \`mnist\` (bytes)" "$text" $((text <= 8192)) "bar ≤ 
 check "MLP RAM + stack of one inference (bytes)" $((ram + classify)) $((ram + classify <= 4096)) "bar ≤ 4 096"
 check "MLP instructions per inference (mean of 1 000)" "$instructions" $((instructions <= 60000)) "bar ≤ 60 000"
 
-for model in mnist_profile:MODEL:Mnist mnist_cnn:CNN:MnistCnn; do
-    IFS=: read -r program symbol name <<< "$model"
+# program : crate of the model's static : the static : the model
+for model in mnist_profile:staticnn_embedded:MODEL:Mnist mnist_cnn:staticnn_embedded:CNN:MnistCnn \
+    residual_budget:residual_budget:MODEL:Res; do
+    IFS=: read -r program crate symbol name <<< "$model"
     out=target/m4-$program.txt
     params=$(field "$out" "PARAM_BYTES")
-    linked=$(symbol_size "$elf_dir/$program" "staticnn_embedded[0-9]*${symbol}E?$")
+    linked=$(symbol_size "$elf_dir/$program" "${crate}[0-9]*${symbol}E?$")
     stack_const=$(field "$out" "FORWARD_STACK_BYTES")
     ram_const=$(field "$out" "RAM_BYTES")
     forward=$(field "$out" "forward stack")

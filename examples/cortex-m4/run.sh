@@ -23,7 +23,7 @@ for tool in "$RUSTC" "$cargo" qemu-system-arm ld.lld; do
 done
 
 programs=("$@")
-[ ${#programs[@]} -gt 0 ] || programs=(mnist mnist_profile mnist_cnn train_xor train_digits)
+[ ${#programs[@]} -gt 0 ] || programs=(mnist mnist_profile mnist_cnn residual_budget train_xor train_digits)
 
 "$cargo" build --release --ignore-rust-version --bins
 elf_dir=target/thumbv7em-none-eabihf/release
