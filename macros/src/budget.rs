@@ -207,8 +207,7 @@ fn check_ram(cx: &mut Ctxt, model: &Model, ram: Limit, needed: usize) {
     let Some(step) = steps.iter().find(|s| s.live.saturating_add(FORWARD_FRAME_OVERHEAD) > ram.bytes) else {
         return;
     };
-    // Activations applied in place hold nothing of their own.
-    let mut by_size: Vec<&Step> = steps.iter().filter(|s| s.own > 0).collect();
+    let mut by_size: Vec<&Step> = steps.iter().collect();
     by_size.sort_by_key(|s| Reverse(s.own));
     by_size.truncate(3);
     let largest = largest(by_size.iter().map(|s| (s.layer, s.own)));

@@ -30,7 +30,7 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use crate::ir::{Layer, Model, Op, Shape};
+use crate::ir::{Layer, Model, Op, OutputStep, Shape, output_steps};
 
 /// The bytes of stack the generated `forward` is assumed to use beyond the activations it
 /// holds: return addresses, saved registers, spilled locals and the runtime kernels' own
@@ -60,13 +60,13 @@ pub struct Costs {
     pub ram_bytes: usize,
 }
 
-/// One step of the single-sample `forward`: a layer running, or a `residual` block adding
-/// its input to its layers' output.
+/// One step of the single-sample `forward` (an [`OutputStep`]): a layer writing its output,
+/// or a `residual` block adding its input to its layers' output.
 pub struct Step<'l> {
     /// The layer running (the block, for a block's addition).
     pub layer: &'l Layer,
-    /// The bytes this step's local adds to what `forward` holds: the layer's output (none for
-    /// an activation applied in place), the block's output for an addition.
+    /// The bytes this step's local adds to what `forward` holds: the layer's output, the
+    /// block's output for an addition.
     pub own: usize,
     /// The bytes live at once: the caller's input, the enclosing blocks' locals
     /// and this step's.
@@ -120,28 +120,22 @@ fn walk<'l>(
     steps: &mut Vec<Step<'l>>,
 ) -> Option<usize> {
     // The previous step's local in this list, the current step's input (none before the
-    // first step, whose input is in `base`).
+    // first step, whose input is in `base`). Activations applied in place add nothing.
     let mut previous = 0usize;
-    for (k, l) in layers.iter().enumerate() {
+    for OutputStep { layer: l, .. } in output_steps(layers) {
         let output = bytes(l.output, t)?;
-        // Whether a layer before this one, in this list, holds an output it can update.
-        let has_local = layers[..k].iter().any(|l| !matches!(l.op, Op::Flatten));
-        let (own, live) = match &l.op {
-            Op::Flatten => continue,
-            Op::Layer(kind) if kind.elementwise() && has_local => (0, base.checked_add(previous)?),
-            Op::Layer(_) => (output, base.checked_add(previous)?.checked_add(output)?),
+        let live = match &l.op {
             Op::Residual(inner) => {
                 // The block's input stays for the skip and its output is live from its
                 // start; its layers' locals end with it, after the sum.
                 let block_base = base.checked_add(previous)?.checked_add(output)?;
                 let inner_last = walk(inner, block_base, input, t, steps)?;
-                (output, block_base.checked_add(inner_last)?)
+                block_base.checked_add(inner_last)?
             }
+            _ => base.checked_add(previous)?.checked_add(output)?,
         };
-        steps.push(Step { layer: l, own, live, stack: live.checked_sub(input)? });
-        if own > 0 {
-            previous = own;
-        }
+        steps.push(Step { layer: l, own: output, live, stack: live.checked_sub(input)? });
+        previous = output;
     }
     Some(previous)
 }

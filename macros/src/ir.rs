@@ -228,3 +228,25 @@ impl Layer {
         }
     }
 }
+
+/// One step of the single-sample `forward`: a layer (or `residual` block) that writes a new
+/// output, and the element-wise activations then applied to that output in place.
+pub struct OutputStep<'l> {
+    pub layer: &'l Layer,
+    pub activations: Vec<&'l Layer>,
+}
+
+/// How the single-sample `forward` runs a list of layers, one output at a time: `flatten`
+/// writes nothing (its output is its input's), and an element-wise activation after a step
+/// joins it. The expansion generates this and [`cost`](crate::cost) counts it.
+pub fn output_steps(layers: &[Layer]) -> Vec<OutputStep<'_>> {
+    let mut steps: Vec<OutputStep> = Vec::new();
+    for layer in layers {
+        match (&layer.op, steps.last_mut()) {
+            (Op::Flatten, _) => {}
+            (Op::Layer(kind), Some(last)) if kind.elementwise() => last.activations.push(layer),
+            _ => steps.push(OutputStep { layer, activations: Vec::new() }),
+        }
+    }
+    steps
+}

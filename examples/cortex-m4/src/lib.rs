@@ -6,7 +6,10 @@
 //!   calibrated at start-up against a loop of known length, so it does not depend on the
 //!   clock qemu gives SysTick;
 //! - [`finish`]: the exit status, through semihosting, so `qemu-system-arm` returns it;
-//! - [`free_stack`]: how much stack lies unused below the caller, for painting.
+//! - [`free_stack`]: how much stack lies unused below the caller, for painting, and
+//!   [`painted_stack`], a call measured that way;
+//! - [`Budget`] (`budget!(Model)`): a model's compile-time constants, printed next to what
+//!   is measured.
 //!
 //! The programs themselves are in `src/bin/`; what they compute comes from the shared
 //! deployable library, `examples/embedded` (`staticnn_embedded`).
@@ -152,6 +155,63 @@ pub fn free_stack() -> usize {
     unsafe { asm!("mov {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags)) };
     let end_of_statics = (&raw const __sheap) as usize;
     sp.saturating_sub(end_of_statics).saturating_sub(256) & !7
+}
+
+/// Runs `f` on a painted stack (all free RAM below the caller, SysTick masked meanwhile) and
+/// returns its result and the bytes of stack it used (see `staticnn_embedded::stack`).
+#[inline(always)]
+pub fn painted_stack<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    let region = free_stack();
+    // SAFETY: `free_stack` is unused RAM below this frame, and the only interrupt (SysTick)
+    // is masked while the stack is painted and measured.
+    cortex_m::interrupt::free(|_| unsafe { staticnn_embedded::stack::measure(region, f) })
+}
+
+/// A model's compile-time cost constants (see `model!`), to print next to measurements.
+pub struct Budget {
+    /// `PARAM_BYTES`.
+    pub param_bytes: usize,
+    /// `MACS`.
+    pub macs: usize,
+    /// `ACTIVATION_BYTES`.
+    pub activation_bytes: usize,
+    /// `FORWARD_STACK_BYTES`.
+    pub forward_stack_bytes: usize,
+    /// `RAM_BYTES`.
+    pub ram_bytes: usize,
+}
+
+/// The [`Budget`] of a model type: `budget!(Mnist)`.
+#[macro_export]
+macro_rules! budget {
+    ($model:ty) => {
+        $crate::Budget {
+            param_bytes: <$model>::PARAM_BYTES,
+            macs: <$model>::MACS,
+            activation_bytes: <$model>::ACTIVATION_BYTES,
+            forward_stack_bytes: <$model>::FORWARD_STACK_BYTES,
+            ram_bytes: <$model>::RAM_BYTES,
+        }
+    };
+}
+
+impl Budget {
+    /// Writes the constants and the painted stacks they estimate (of `forward` alone, and of
+    /// one inference with its input built on the stack), in the two lines `bars.sh` reads.
+    pub fn write(
+        &self,
+        out: &mut impl fmt::Write,
+        forward_stack: usize,
+        inference_stack: usize,
+    ) -> fmt::Result {
+        let Budget { param_bytes, macs, activation_bytes, forward_stack_bytes, ram_bytes } = self;
+        writeln!(
+            out,
+            "constants: PARAM_BYTES {param_bytes}, MACS {macs}, ACTIVATION_BYTES {activation_bytes}, \
+             FORWARD_STACK_BYTES {forward_stack_bytes}, RAM_BYTES {ram_bytes}"
+        )?;
+        writeln!(out, "measured: forward stack {forward_stack}, classification stack {inference_stack}")
+    }
 }
 
 /// Prints where the program panicked, if there is a console, and exits with status 1.

@@ -29,35 +29,14 @@ use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned};
 
 use super::{Gen, lit, out_field};
-use crate::ir::{Layer, Op};
-
-/// A layer (or residual block) that writes a new local, and the element-wise activations
-/// then applied to that local in place.
-struct Step<'l> {
-    layer: &'l Layer,
-    activations: Vec<&'l Layer>,
-}
-
-/// The steps of a list of layers: `flatten` writes nothing (its output is its input's
-/// local), and an element-wise activation after a step joins it.
-fn steps(layers: &[Layer]) -> Vec<Step<'_>> {
-    let mut steps: Vec<Step> = Vec::new();
-    for layer in layers {
-        match (&layer.op, steps.last_mut()) {
-            (Op::Flatten, _) => {}
-            (Op::Layer(kind), Some(last)) if kind.elementwise() => last.activations.push(layer),
-            _ => steps.push(Step { layer, activations: Vec::new() }),
-        }
-    }
-    steps
-}
+use crate::ir::{Layer, Op, OutputStep as Step, output_steps};
 
 impl Gen<'_> {
     /// `forward`'s statements over `layers`, whose input is the local `input` (a residual
     /// block's) or, without one, the borrowed `x`. Returns the statements and the
     /// expression of the result.
     pub(super) fn forward_one(&self, layers: &[Layer], input: Option<&Ident>) -> (TokenStream, TokenStream) {
-        let steps = steps(layers);
+        let steps = output_steps(layers);
         let Some(last) = steps.len().checked_sub(1) else {
             return (TokenStream::new(), input.map_or(quote!(*x), |p| quote!(#p)));
         };

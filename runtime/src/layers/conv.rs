@@ -35,7 +35,7 @@ mod direct;
 use super::Layer;
 use crate::init::{Init, Initialize};
 use crate::kernels;
-use crate::params::{Parameters, Storage, Tensor, TensorMut, TensorName, TensorShape};
+use crate::params::{Parameters, Storage, Tensor, TensorMut, TensorShape};
 use crate::scalar::Float;
 
 /// A 2-D convolution (PyTorch's `nn.Conv2d` with `groups = 1`, `dilation = 1`): `C`
@@ -355,35 +355,21 @@ impl<
     /// and `bias` `[OC]`, both row-major (for generated models).
     #[doc(hidden)]
     pub fn visit_named<'a>(&'a self, layer: &'static str, f: &mut impl FnMut(Tensor<'a, T>)) {
-        f(Tensor {
-            name: TensorName { layer, param: "weight" },
-            shape: TensorShape::new([OC, C, KH, KW]),
-            storage: Storage::RowMajor,
-            data: self.weight.as_slice(),
-        });
-        f(Tensor {
-            name: TensorName { layer, param: "bias" },
-            shape: TensorShape::new([OC]),
-            storage: Storage::RowMajor,
-            data: self.bias.as_slice(),
-        });
+        let weight = (TensorShape::new([OC, C, KH, KW]), Storage::RowMajor);
+        super::visit_weight_and_bias(layer, weight, self.weight.as_slice(), self.bias.as_slice(), f);
     }
 
     /// Lists this layer's tensors mutably under the layer name `layer` (for generated models).
     #[doc(hidden)]
     pub fn visit_named_mut(&mut self, layer: &'static str, f: &mut impl FnMut(TensorMut<'_, T>)) {
-        f(TensorMut {
-            name: TensorName { layer, param: "weight" },
-            shape: TensorShape::new([OC, C, KH, KW]),
-            storage: Storage::RowMajor,
-            data: self.weight.as_mut_slice(),
-        });
-        f(TensorMut {
-            name: TensorName { layer, param: "bias" },
-            shape: TensorShape::new([OC]),
-            storage: Storage::RowMajor,
-            data: self.bias.as_mut_slice(),
-        });
+        let weight = (TensorShape::new([OC, C, KH, KW]), Storage::RowMajor);
+        super::visit_weight_and_bias_mut(
+            layer,
+            weight,
+            self.weight.as_mut_slice(),
+            self.bias.as_mut_slice(),
+            f,
+        );
     }
 }
 

@@ -6,7 +6,7 @@ use rand::Rng;
 use super::Layer;
 use crate::init::{Init, Initialize};
 use crate::kernels;
-use crate::params::{Parameters, Storage, Tensor, TensorMut, TensorName, TensorShape};
+use crate::params::{Parameters, Storage, Tensor, TensorMut, TensorShape};
 use crate::scalar::Float;
 
 /// A dense (fully connected) layer from `I` inputs to `O` outputs: `y = W x + b`.
@@ -64,35 +64,21 @@ impl<T: Float, const I: usize, const O: usize> Dense<T, I, O> {
     /// Lists this layer's tensors under the layer name `layer` (for generated models).
     #[doc(hidden)]
     pub fn visit_named<'a>(&'a self, layer: &'static str, f: &mut impl FnMut(Tensor<'a, T>)) {
-        f(Tensor {
-            name: TensorName { layer, param: "weight" },
-            shape: TensorShape::new([O, I]),
-            storage: Storage::ColumnMajor,
-            data: self.weight.as_slice(),
-        });
-        f(Tensor {
-            name: TensorName { layer, param: "bias" },
-            shape: TensorShape::new([O]),
-            storage: Storage::RowMajor,
-            data: self.bias.as_slice(),
-        });
+        let weight = (TensorShape::new([O, I]), Storage::ColumnMajor);
+        super::visit_weight_and_bias(layer, weight, self.weight.as_slice(), self.bias.as_slice(), f);
     }
 
     /// Lists this layer's tensors mutably under the layer name `layer` (for generated models).
     #[doc(hidden)]
     pub fn visit_named_mut(&mut self, layer: &'static str, f: &mut impl FnMut(TensorMut<'_, T>)) {
-        f(TensorMut {
-            name: TensorName { layer, param: "weight" },
-            shape: TensorShape::new([O, I]),
-            storage: Storage::ColumnMajor,
-            data: self.weight.as_mut_slice(),
-        });
-        f(TensorMut {
-            name: TensorName { layer, param: "bias" },
-            shape: TensorShape::new([O]),
-            storage: Storage::RowMajor,
-            data: self.bias.as_mut_slice(),
-        });
+        let weight = (TensorShape::new([O, I]), Storage::ColumnMajor);
+        super::visit_weight_and_bias_mut(
+            layer,
+            weight,
+            self.weight.as_mut_slice(),
+            self.bias.as_mut_slice(),
+            f,
+        );
     }
 }
 

@@ -21,6 +21,7 @@ pub use self::conv::{Conv2d, Conv2dScratch};
 pub use self::dense::Dense;
 pub use self::depthwise::DepthwiseConv2d;
 pub use self::pool::{AvgPool2d, GlobalAvgPool, MaxPool2d};
+use crate::params::{Storage, Tensor, TensorMut, TensorName, TensorShape};
 use crate::scalar::Float;
 
 /// The protocol every layer implements: a layer from `IN` to `OUT` values per sample, over
@@ -111,4 +112,32 @@ pub trait Layer<T: Float, const IN: usize, const OUT: usize> {
         grads: &mut Self::Grads,
         scratch: &mut Self::Scratch<B>,
     );
+}
+
+/// Lists a layer's two tensors under the layer name `layer`: `weight`, of the PyTorch
+/// `shape` and stored as `storage`, then `bias`, one per output (the `visit_named` of every
+/// layer with parameters).
+pub(crate) fn visit_weight_and_bias<'a, T>(
+    layer: &'static str,
+    (shape, storage): (TensorShape, Storage),
+    weight: &'a [T],
+    bias: &'a [T],
+    f: &mut impl FnMut(Tensor<'a, T>),
+) {
+    f(Tensor { name: TensorName { layer, param: "weight" }, shape, storage, data: weight });
+    let shape = TensorShape::new([bias.len()]);
+    f(Tensor { name: TensorName { layer, param: "bias" }, shape, storage: Storage::RowMajor, data: bias });
+}
+
+/// [`visit_weight_and_bias`], mutably.
+pub(crate) fn visit_weight_and_bias_mut<T>(
+    layer: &'static str,
+    (shape, storage): (TensorShape, Storage),
+    weight: &mut [T],
+    bias: &mut [T],
+    f: &mut impl FnMut(TensorMut<'_, T>),
+) {
+    f(TensorMut { name: TensorName { layer, param: "weight" }, shape, storage, data: weight });
+    let shape = TensorShape::new([bias.len()]);
+    f(TensorMut { name: TensorName { layer, param: "bias" }, shape, storage: Storage::RowMajor, data: bias });
 }

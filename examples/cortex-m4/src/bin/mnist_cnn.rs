@@ -10,9 +10,9 @@ use core::fmt::Write;
 use core::hint::black_box;
 
 use staticnn::Model;
-use staticnn_cortex_m4::{Console, InstructionCounter, entry, finish, free_stack};
+use staticnn_cortex_m4::{Console, InstructionCounter, budget, entry, finish, painted_stack};
 use staticnn_embedded::data::{TEST_COUNT, TEST_IMAGES};
-use staticnn_embedded::{CNN, MnistCnn, MnistCnnInput, classify_cnn, report, stack, standardize};
+use staticnn_embedded::{CNN, MnistCnn, MnistCnnInput, classify_cnn, report, standardize};
 
 #[entry]
 fn main() -> ! {
@@ -36,31 +36,10 @@ fn run(out: &mut Console) -> Result<bool, core::fmt::Error> {
         "instructions per inference: {per_image} (mean over {TEST_COUNT} images: standardising, forward, argmax)"
     )?;
 
-    let region = free_stack();
-    // SAFETY: `free_stack` is unused RAM below this frame, and the only interrupt (SysTick)
-    // is masked while the stack is painted and measured.
-    let ((digit, _), classify_stack) =
-        cortex_m::interrupt::free(|_| unsafe { stack::measure(region, || classify_cnn(&TEST_IMAGES[0])) });
+    let ((digit, _), classify_stack) = painted_stack(|| classify_cnn(&TEST_IMAGES[0]));
     let mut x = MnistCnnInput::zeros();
     standardize(&TEST_IMAGES[0], &mut x);
-    let region = free_stack();
-    // SAFETY: as above.
-    let (_, forward_stack) = cortex_m::interrupt::free(|_| unsafe {
-        stack::measure(region, || black_box(Model::forward(&CNN, black_box(&x))))
-    });
-    writeln!(
-        out,
-        "stack: one classification {classify_stack} bytes (with the 3 136-byte f32 input), forward alone {forward_stack} bytes"
-    )?;
-    writeln!(
-        out,
-        "constants: PARAM_BYTES {}, MACS {}, ACTIVATION_BYTES {}, FORWARD_STACK_BYTES {}, RAM_BYTES {}",
-        MnistCnn::PARAM_BYTES,
-        MnistCnn::MACS,
-        MnistCnn::ACTIVATION_BYTES,
-        MnistCnn::FORWARD_STACK_BYTES,
-        MnistCnn::RAM_BYTES
-    )?;
-    writeln!(out, "measured: forward stack {forward_stack}, classification stack {classify_stack}")?;
+    let (_, forward_stack) = painted_stack(|| black_box(Model::forward(&CNN, black_box(&x))));
+    budget!(MnistCnn).write(out, forward_stack, classify_stack)?;
     Ok(digit == eval.predictions[0] - b'0')
 }

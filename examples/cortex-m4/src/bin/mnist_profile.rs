@@ -10,9 +10,9 @@ use core::fmt::Write;
 use core::hint::black_box;
 
 use staticnn::Layer as _;
-use staticnn_cortex_m4::{Console, InstructionCounter, entry, finish, free_stack};
+use staticnn_cortex_m4::{Console, InstructionCounter, budget, entry, finish, painted_stack};
 use staticnn_embedded::data::{TEST_COUNT, TEST_IMAGES};
-use staticnn_embedded::{MODEL, Mnist, MnistInput, classify, stack};
+use staticnn_embedded::{MODEL, Mnist, MnistInput, classify};
 
 #[entry]
 fn main() -> ! {
@@ -78,29 +78,8 @@ fn run(out: &mut Console) -> Result<bool, core::fmt::Error> {
     )?;
 
     // Stack: one classification (input conversion included) and `forward` alone.
-    let region = free_stack();
-    // SAFETY: `free_stack` is unused RAM below this frame, and the only interrupt (SysTick)
-    // is masked while the stack is painted and measured.
-    let ((digit, _), classify_stack) =
-        cortex_m::interrupt::free(|_| unsafe { stack::measure(region, || classify(&TEST_IMAGES[0])) });
-    let region = free_stack();
-    // SAFETY: as above.
-    let (_, forward_stack) = cortex_m::interrupt::free(|_| unsafe {
-        stack::measure(region, || black_box(staticnn::Model::forward(&MODEL, black_box(&x))))
-    });
-    writeln!(
-        out,
-        "stack: one classification {classify_stack} bytes (with the 3 136-byte f32 input), forward alone {forward_stack} bytes"
-    )?;
-    writeln!(
-        out,
-        "constants: PARAM_BYTES {}, MACS {}, ACTIVATION_BYTES {}, FORWARD_STACK_BYTES {}, RAM_BYTES {}",
-        Mnist::PARAM_BYTES,
-        Mnist::MACS,
-        Mnist::ACTIVATION_BYTES,
-        Mnist::FORWARD_STACK_BYTES,
-        Mnist::RAM_BYTES
-    )?;
-    writeln!(out, "measured: forward stack {forward_stack}, classification stack {classify_stack}")?;
+    let ((digit, _), classify_stack) = painted_stack(|| classify(&TEST_IMAGES[0]));
+    let (_, forward_stack) = painted_stack(|| black_box(staticnn::Model::forward(&MODEL, black_box(&x))));
+    budget!(Mnist).write(out, forward_stack, classify_stack)?;
     Ok(digit == classify(&TEST_IMAGES[0]).0)
 }

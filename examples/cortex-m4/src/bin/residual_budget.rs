@@ -5,12 +5,10 @@
 #![no_std]
 #![no_main]
 
-use core::fmt::Write;
 use core::hint::black_box;
 
 use staticnn::Model;
-use staticnn_cortex_m4::{Console, entry, finish, free_stack};
-use staticnn_embedded::stack;
+use staticnn_cortex_m4::{Console, budget, entry, finish, painted_stack};
 
 staticnn::model! {
     /// A small residual CNN: the block's input and output stay live across its two
@@ -49,22 +47,9 @@ fn infer(seed: f32) -> ResOutput {
 #[entry]
 fn main() -> ! {
     let Some(mut out) = Console::open() else { finish(false) };
-    let region = free_stack();
-    // SAFETY: `free_stack` is unused RAM below this frame; no interrupt is enabled.
-    let (_, inference) = unsafe { stack::measure(region, || black_box(infer(black_box(0.25)))) };
+    let (_, inference) = painted_stack(|| black_box(infer(black_box(0.25))));
     let x = ResInput::from_element(0.25);
-    let region = free_stack();
-    // SAFETY: as above.
-    let (_, forward) = unsafe { stack::measure(region, || black_box(MODEL.forward(black_box(&x)))) };
-    let ok = writeln!(
-        out,
-        "constants: PARAM_BYTES {}, MACS {}, ACTIVATION_BYTES {}, FORWARD_STACK_BYTES {}, RAM_BYTES {}\n\
-         measured: forward stack {forward}, classification stack {inference}",
-        Res::PARAM_BYTES,
-        Res::MACS,
-        Res::ACTIVATION_BYTES,
-        Res::FORWARD_STACK_BYTES,
-        Res::RAM_BYTES
-    );
+    let (_, forward) = painted_stack(|| black_box(MODEL.forward(black_box(&x))));
+    let ok = budget!(Res).write(&mut out, forward, inference);
     finish(ok.is_ok())
 }
