@@ -1,5 +1,5 @@
-//! Finite-difference checks, in f64, of whole generated CNNs (padding, strides, non-square
-//! kernels, depthwise convolutions, both pools, residual blocks, global average pooling,
+//! Finite-difference checks, in f64, of whole generated CNNs (padding, TensorFlow's
+//! "same" padding, per-axis strides, non-square kernels and pools, depthwise convolutions, both pools, residual blocks, global average pooling,
 //! flatten; parameter and
 //! input gradients), and their batched passes against the single-sample ones. The layers on
 //! their own are checked in `tests/gradcheck_layers.rs`.
@@ -93,6 +93,36 @@ staticnn::model! {
         flatten,
         dense(3),
     }
+}
+
+staticnn::model! {
+    /// DS-CNN (MLPerf Tiny's keyword spotter) at reduced size: a 10×4 first convolution
+    /// with stride 2 and TensorFlow's "same" padding (the odd padding row below), a
+    /// depthwise-separable block with "same" padding and per-axis stride, and a
+    /// rectangular average pool over what is left.
+    #[model(scalar = f64)]
+    struct DsCnn {
+        input(1, 13, 6),
+        conv2d(4, (10, 4), stride = 2, padding = same), relu,
+        depthwise_conv2d(3, stride = (2, 1), padding = same), relu,
+        conv2d(5, 1), relu,
+        avgpool((4, 3)),
+        flatten,
+        dense(3),
+    }
+}
+
+#[test]
+fn same_padding_and_per_axis_strides_match_finite_differences() {
+    // 13×6 → ⌈13/2⌉×⌈6/2⌉ = 7×3 → ⌈7/2⌉×3 = 4×3 → pooled to 1×1.
+    assert_eq!(DsCnn::MACS, 4 * 7 * 3 * 40 + 4 * 4 * 3 * 9 + 5 * 4 * 3 * 4 + 5 * 3);
+    let mut rng = StdRng::seed_from_u64(21);
+    let mut model = DsCnn::new_boxed(Init::Uniform { low: -1.0, high: 1.0 }, 22);
+    let x = random::<{ 13 * 6 }, 2>(&mut rng, 1.0);
+    check_single_matches_batch(&*model, &x);
+    let worst = check_model(&mut *model, &SoftmaxCrossEntropy, &x, &[2, 1], &all_params::<DsCnn>());
+    println!("DS-CNN shape: worst relative error {worst:e}");
+    assert!(worst <= BAR, "{worst:e}");
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Finite-difference checks, in f64, of every layer's backward pass, each on its own and
-//! through the one protocol they share, [`Layer`]: `Dense`, `Conv2d` (padding, strides,
-//! non-square kernels, positions entirely in the padding), `MaxPool2d`, `AvgPool2d`,
+//! through the one protocol they share, [`Layer`]: `Dense`, `Conv2d` and `DepthwiseConv2d`
+//! (padding, per-axis strides, TensorFlow's asymmetric "same" padding, non-square kernels,
+//! positions entirely in the padding), `MaxPool2d`, `AvgPool2d`,
 //! `GlobalAvgPool`, each activation and `Softmax`. (Losses and whole generated models are
 //! checked in `tests/gradcheck.rs` and `tests/gradcheck_conv.rs`.)
 //!
@@ -145,19 +146,29 @@ fn depthwise_convolutions_match_finite_differences() {
         "depthwise conv2d",
         &[
             // Multiplier 2, "same" padding.
-            check_params::<DepthwiseConv2d<f64, 2, 5, 5, 2, 3, 3, 1, 1, 5, 5, 50, 100, 4, 9>, 50, 100>(
+            check_params::<DepthwiseConv2d<f64, 2, 5, 5, 2, 3, 3, 1, 1, 1, 1, 5, 5, 50, 100, 4, 9>, 50, 100>(
                 "depthwise 2×5×5 → 4×5×5 (3×3, multiplier 2, padding 1)",
                 21,
             ),
             // Stride 2 on an odd, non-square input, with positions entirely in the padding.
-            check_params::<DepthwiseConv2d<f64, 3, 7, 6, 1, 3, 3, 2, 1, 4, 3, 126, 36, 3, 9>, 126, 36>(
+            check_params::<DepthwiseConv2d<f64, 3, 7, 6, 1, 3, 3, 2, 2, 1, 1, 4, 3, 126, 36, 3, 9>, 126, 36>(
                 "depthwise 3×7×6 → 3×4×3 (3×3, stride 2, padding 1)",
                 22,
             ),
             // A non-square kernel, no padding, multiplier 3.
-            check_params::<DepthwiseConv2d<f64, 2, 6, 5, 3, 2, 4, 1, 0, 5, 2, 60, 60, 6, 8>, 60, 60>(
+            check_params::<DepthwiseConv2d<f64, 2, 6, 5, 3, 2, 4, 1, 1, 0, 0, 5, 2, 60, 60, 6, 8>, 60, 60>(
                 "depthwise 2×6×5 → 6×5×2 (2×4, multiplier 3)",
                 23,
+            ),
+            // TensorFlow's "same" with stride 2 (the odd padding column on the right).
+            check_params::<DepthwiseConv2d<f64, 2, 7, 6, 1, 3, 3, 2, 2, 1, 0, 4, 3, 84, 24, 2, 9>, 84, 24>(
+                "depthwise 2×7×6 → 2×4×3 (3×3, stride 2, padding same)",
+                25,
+            ),
+            // Per-axis stride (1, 2), "same", multiplier 2.
+            check_params::<DepthwiseConv2d<f64, 2, 5, 6, 2, 3, 3, 1, 2, 1, 0, 5, 3, 60, 60, 4, 9>, 60, 60>(
+                "depthwise 2×5×6 → 4×5×3 (3×3, stride (1, 2), padding same, multiplier 2)",
+                26,
             ),
         ],
     );
@@ -167,8 +178,8 @@ fn depthwise_convolutions_match_finite_differences() {
 /// `Conv2d` whose weight is zero outside each output channel's own input channel.
 #[test]
 fn depthwise_convolution_is_a_grouped_convolution() {
-    type Depthwise = DepthwiseConv2d<f64, 3, 6, 5, 2, 3, 3, 2, 1, 3, 3, 90, 54, 6, 9>;
-    type Full = Conv2d<f64, 3, 6, 5, 6, 3, 3, 2, 1, 3, 3, 90, 54, 27, 9>;
+    type Depthwise = DepthwiseConv2d<f64, 3, 6, 5, 2, 3, 3, 2, 2, 1, 1, 3, 3, 90, 54, 6, 9>;
+    type Full = Conv2d<f64, 3, 6, 5, 6, 3, 3, 2, 2, 1, 1, 3, 3, 90, 54, 27, 9>;
     let mut rng = StdRng::seed_from_u64(24);
     let mut depthwise = Depthwise::zeroed_box();
     depthwise.initialize(Init::Uniform { low: -1.0, high: 1.0 }, &mut rng);
@@ -184,6 +195,52 @@ fn depthwise_convolution_is_a_grouped_convolution() {
     let (a, b) =
         (depthwise.forward_one(&x.column(0).into_owned()), full.forward_one(&x.column(0).into_owned()));
     assert!((a - b).abs().max() < 1e-12, "{}", (a - b).abs().max());
+}
+
+/// `x`, one `C × H × W` image, with `top` and `bottom` zero rows and `left` and `right` zero
+/// columns around each channel.
+fn pad_image<const C: usize, const H: usize, const W: usize, const IN: usize, const PADDED: usize>(
+    x: &SVector<f64, IN>,
+    [top, bottom, left, right]: [usize; 4],
+) -> SVector<f64, PADDED> {
+    let (ph, pw) = (H + top + bottom, W + left + right);
+    assert_eq!((IN, PADDED), (C * H * W, C * ph * pw));
+    SVector::from_fn(|i, _| {
+        let (c, r, col) = (i / (ph * pw), i / pw % ph, i % pw);
+        let inside = (top..top + H).contains(&r) && (left..left + W).contains(&col);
+        if inside { x[c * H * W + (r - top) * W + (col - left)] } else { 0.0 }
+    })
+}
+
+/// TensorFlow's asymmetric "same" padding is what it says: the padded layer computes what
+/// the unpadded one computes on the input with the zeros written in (more below and on the
+/// right when the total is odd), for a convolution and a depthwise convolution.
+#[test]
+fn asymmetric_padding_is_zeros_written_around_the_input() {
+    let mut rng = StdRng::seed_from_u64(45);
+    // 1×11×6, 10×4 kernel, stride 2, "same": 4 rows above, 5 below, 1 column each side.
+    type Same = Conv2d<f64, 1, 11, 6, 2, 10, 4, 2, 2, 4, 1, 6, 3, 66, 36, 40, 18>;
+    type Valid = Conv2d<f64, 1, 20, 8, 2, 10, 4, 2, 2, 0, 0, 6, 3, 160, 36, 40, 18>;
+    let mut same = Same::zeroed_box();
+    same.initialize(Init::Uniform { low: -1.0, high: 1.0 }, &mut rng);
+    let mut valid = Valid::zeroed_box();
+    (valid.weight, valid.bias) = (same.weight, same.bias);
+    let x = random::<66, 1>(&mut rng, 1.0).column(0).into_owned();
+    let padded = pad_image::<1, 11, 6, 66, 160>(&x, [4, 5, 1, 1]);
+    let diff = (same.forward_one(&x) - valid.forward_one(&padded)).abs().max();
+    assert!(diff < 1e-12, "conv2d: {diff}");
+
+    // 2×7×6, 3×3 depthwise, stride 2, "same": 1 row above and below, 1 column on the right.
+    type SameDw = DepthwiseConv2d<f64, 2, 7, 6, 1, 3, 3, 2, 2, 1, 0, 4, 3, 84, 24, 2, 9>;
+    type ValidDw = DepthwiseConv2d<f64, 2, 9, 7, 1, 3, 3, 2, 2, 0, 0, 4, 3, 126, 24, 2, 9>;
+    let mut same = SameDw::zeroed_box();
+    same.initialize(Init::Uniform { low: -1.0, high: 1.0 }, &mut rng);
+    let mut valid = ValidDw::zeroed_box();
+    (valid.weight, valid.bias) = (same.weight, same.bias);
+    let x = random::<84, 1>(&mut rng, 1.0).column(0).into_owned();
+    let padded = pad_image::<2, 7, 6, 84, 126>(&x, [1, 1, 0, 1]);
+    let diff = (same.forward_one(&x) - valid.forward_one(&padded)).abs().max();
+    assert!(diff < 1e-12, "depthwise_conv2d: {diff}");
 }
 
 /// Checks a layer with parameters, initialised uniformly in `(−1, 1)`, on a batch of 3.
@@ -231,43 +288,73 @@ fn convolutions_match_finite_differences() {
         "convolution",
         &[
             // 2×5×5 → 3×5×5: 3×3 kernel, padding 1.
-            check_params::<Conv2d<f64, 2, 5, 5, 3, 3, 3, 1, 1, 5, 5, 50, 75, 18, 25>, 50, 75>(
+            check_params::<Conv2d<f64, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1, 5, 5, 50, 75, 18, 25>, 50, 75>(
                 "3×3, padding 1",
                 11,
             ),
             // 2×7×6 → 3×4×3: stride 2, padding 1; the last column is left over.
-            check_params::<Conv2d<f64, 2, 7, 6, 3, 3, 3, 2, 1, 4, 3, 84, 36, 18, 12>, 84, 36>(
+            check_params::<Conv2d<f64, 2, 7, 6, 3, 3, 3, 2, 2, 1, 1, 4, 3, 84, 36, 18, 12>, 84, 36>(
                 "3×3, stride 2, padding 1",
                 12,
             ),
             // 3×6×5 → 2×5×2: non-square 2×4 kernel, no padding.
-            check_params::<Conv2d<f64, 3, 6, 5, 2, 2, 4, 1, 0, 5, 2, 90, 20, 24, 10>, 90, 20>(
+            check_params::<Conv2d<f64, 3, 6, 5, 2, 2, 4, 1, 1, 0, 0, 5, 2, 90, 20, 24, 10>, 90, 20>(
                 "2×4, no padding",
                 13,
             ),
             // 1×4×4 → 2×4×3: 1×3 kernel, stride 2, padding 2 (some positions entirely in padding).
-            check_params::<Conv2d<f64, 1, 4, 4, 2, 1, 3, 2, 2, 4, 3, 16, 24, 3, 12>, 16, 24>(
+            check_params::<Conv2d<f64, 1, 4, 4, 2, 1, 3, 2, 2, 2, 2, 4, 3, 16, 24, 3, 12>, 16, 24>(
                 "1×3, stride 2, padding 2",
                 14,
             ),
             // 2×6×5 → 3×4×5: 5×3 kernel, padding 1: the width is kept, the height shrinks.
-            check_params::<Conv2d<f64, 2, 6, 5, 3, 5, 3, 1, 1, 4, 5, 60, 60, 30, 20>, 60, 60>(
+            check_params::<Conv2d<f64, 2, 6, 5, 3, 5, 3, 1, 1, 1, 1, 4, 5, 60, 60, 30, 20>, 60, 60>(
                 "5×3, padding 1",
                 15,
             ),
             // 2×1×4 → 3×1×4: 3×3, padding 1 on a single row (two kernel rows read only padding).
-            check_params::<Conv2d<f64, 2, 1, 4, 3, 3, 3, 1, 1, 1, 4, 8, 12, 18, 4>, 8, 12>(
+            check_params::<Conv2d<f64, 2, 1, 4, 3, 3, 3, 1, 1, 1, 1, 1, 4, 8, 12, 18, 4>, 8, 12>(
                 "3×3, padding 1, one row",
                 16,
             ),
             // 3×4×4 → 2×4×4: a 1×1 kernel.
-            check_params::<Conv2d<f64, 3, 4, 4, 2, 1, 1, 1, 0, 4, 4, 48, 32, 3, 16>, 48, 32>("1×1", 17),
+            check_params::<Conv2d<f64, 3, 4, 4, 2, 1, 1, 1, 1, 0, 0, 4, 4, 48, 32, 3, 16>, 48, 32>("1×1", 17),
             // 2×3×3 → 4×1×1: the kernel covers the whole input.
-            check_params::<Conv2d<f64, 2, 3, 3, 4, 3, 3, 1, 0, 1, 1, 18, 4, 18, 1>, 18, 4>("3×3 on 3×3", 18),
+            check_params::<Conv2d<f64, 2, 3, 3, 4, 3, 3, 1, 1, 0, 0, 1, 1, 18, 4, 18, 1>, 18, 4>(
+                "3×3 on 3×3",
+                18,
+            ),
             // 1×7×7 → 2×3×3: stride 3 with padding 1.
-            check_params::<Conv2d<f64, 1, 7, 7, 2, 3, 3, 3, 1, 3, 3, 49, 18, 9, 9>, 49, 18>(
+            check_params::<Conv2d<f64, 1, 7, 7, 2, 3, 3, 3, 3, 1, 1, 3, 3, 49, 18, 9, 9>, 49, 18>(
                 "3×3, stride 3, padding 1",
                 19,
+            ),
+            // TensorFlow's "same" with stride 2: 2×7×6 → 3×4×3, one row of padding above and
+            // one below, none on the left and one on the right.
+            check_params::<Conv2d<f64, 2, 7, 6, 3, 3, 3, 2, 2, 1, 0, 4, 3, 84, 36, 18, 12>, 84, 36>(
+                "3×3, stride 2, padding same",
+                40,
+            ),
+            // DS-CNN's first layer in small: a 10×4 kernel, stride 2, "same": 4 rows above, 5
+            // below, one column on each side.
+            check_params::<Conv2d<f64, 1, 11, 6, 2, 10, 4, 2, 2, 4, 1, 6, 3, 66, 36, 40, 18>, 66, 36>(
+                "10×4, stride 2, padding same",
+                41,
+            ),
+            // Per-axis stride (2, 1) and padding (0, 1).
+            check_params::<Conv2d<f64, 2, 6, 5, 3, 3, 3, 2, 1, 0, 1, 2, 5, 60, 30, 18, 10>, 60, 30>(
+                "3×3, stride (2, 1), padding (0, 1)",
+                42,
+            ),
+            // Even kernels with stride 1 and "same": the odd padding row and column after the
+            // image, on the whole-channel shift path (`OW = W`).
+            check_params::<Conv2d<f64, 2, 4, 5, 3, 2, 2, 1, 1, 0, 0, 4, 5, 40, 60, 8, 20>, 40, 60>(
+                "2×2, padding same",
+                43,
+            ),
+            check_params::<Conv2d<f64, 1, 5, 6, 2, 4, 4, 1, 1, 1, 1, 5, 6, 30, 60, 16, 30>, 30, 60>(
+                "4×4, padding same",
+                44,
             ),
         ],
     );
@@ -280,12 +367,25 @@ fn pools_match_finite_differences() {
         "pooling",
         &[
             // 2×2 windows, stride 2, on 6×5 (the last column is left over).
-            check_plain("maxpool 2, stride 2", MaxPool2d::<2, 6, 5, 2, 2, 3, 2, 60, 12>, 1.0, 21),
+            check_plain("maxpool 2, stride 2", MaxPool2d::<2, 6, 5, 2, 2, 2, 2, 3, 2, 60, 12>, 1.0, 21),
             // Overlapping windows: an input can be the maximum of several.
-            check_plain("maxpool 2, stride 1", MaxPool2d::<1, 4, 4, 2, 1, 3, 3, 16, 9>, 1.0, 22),
+            check_plain("maxpool 2, stride 1", MaxPool2d::<1, 4, 4, 2, 2, 1, 1, 3, 3, 16, 9>, 1.0, 22),
             // 3×3 windows, stride 2 (overlapping), on 6×5.
-            check_plain("avgpool 3, stride 2", AvgPool2d::<2, 6, 5, 3, 2, 2, 2, 60, 8>, 1.0, 23),
-            check_plain("avgpool 2, stride 2", AvgPool2d::<3, 4, 4, 2, 2, 2, 2, 48, 12>, 1.0, 24),
+            check_plain("avgpool 3, stride 2", AvgPool2d::<2, 6, 5, 3, 3, 2, 2, 2, 2, 60, 8>, 1.0, 23),
+            check_plain("avgpool 2, stride 2", AvgPool2d::<3, 4, 4, 2, 2, 2, 2, 2, 2, 48, 12>, 1.0, 24),
+            // Rectangular windows with per-axis strides.
+            check_plain(
+                "maxpool (2, 3), stride (2, 1)",
+                MaxPool2d::<2, 6, 5, 2, 3, 2, 1, 3, 3, 60, 18>,
+                1.0,
+                26,
+            ),
+            check_plain(
+                "avgpool (3, 2), stride (1, 2)",
+                AvgPool2d::<1, 5, 6, 3, 2, 1, 2, 3, 3, 30, 9>,
+                1.0,
+                27,
+            ),
             check_plain("global avgpool", GlobalAvgPool::<2, 6, 5, 60>, 1.0, 25),
         ],
     );
@@ -313,7 +413,7 @@ fn activations_match_finite_differences() {
 fn maxpool_routes_ties_to_the_first_maximum() {
     // One 2×2 window of equal values: PyTorch sends the gradient to the first.
     let x = SMatrix::<f64, 4, 1>::from_element(0.5);
-    let pool = MaxPool2d::<1, 2, 2, 2, 2, 1, 1, 4, 1>;
+    let pool = MaxPool2d::<1, 2, 2, 2, 2, 2, 2, 1, 1, 4, 1>;
     let mut y = SMatrix::zeros();
     pool.forward(&x, &mut y, &mut ());
     let mut dx = SMatrix::zeros();

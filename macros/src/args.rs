@@ -149,26 +149,68 @@ pub fn int(cx: &mut Ctxt, value: &Value, what: &str, min: usize) -> Option<usize
 }
 
 /// A kernel size: `3` or `(3, 5)` (rows, columns).
-pub fn kernel(cx: &mut Ctxt, value: &Value, square_only: bool) -> Option<(usize, usize)> {
+pub fn kernel(cx: &mut Ctxt, value: &Value) -> Option<(usize, usize)> {
+    pair(cx, value, "the kernel size", 1, "`(3, 5)`")
+}
+
+/// A stride: `2` or `(2, 1)` (rows, columns).
+pub fn stride(cx: &mut Ctxt, value: &Value) -> Option<(usize, usize)> {
+    pair(cx, value, "the stride", 1, "`(2, 1)`")
+}
+
+/// How a convolution pads its input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Padding {
+    /// `padding = P` or `(PH, PW)`: that many zero rows (columns) on each side, as PyTorch.
+    Explicit(usize, usize),
+    /// `padding = same`: TensorFlow's rule, `⌈n / stride⌉` outputs along each axis, the odd
+    /// row or column of padding after the image.
+    Same,
+}
+
+/// A padding: `1`, `(1, 2)` (rows, columns), `same` (TensorFlow's) or `valid` (none).
+pub fn padding(cx: &mut Ctxt, value: &Value) -> Option<Padding> {
     match value {
-        Value::Tuple { items, paren } if !square_only => {
+        Value::Ident(ident) if ident == "same" => Some(Padding::Same),
+        Value::Ident(ident) if ident == "valid" => Some(Padding::Explicit(0, 0)),
+        Value::Ident(ident) => {
+            let hint = match suggest::closest(&ident.to_string(), &["same", "valid"]) {
+                Some(close) => format!("did you mean `{close}`? "),
+                None => String::new(),
+            };
+            cx.error(
+                ident.span(),
+                format_args!(
+                    "unknown padding `{ident}`; {hint}write a number `P`, a pair `(PH, PW)`, `same` \
+                     (TensorFlow's) or `valid` (none)"
+                ),
+            );
+            None
+        }
+        other => pair(cx, other, "the padding", 0, "`(1, 2)`").map(|(h, w)| Padding::Explicit(h, w)),
+    }
+}
+
+/// `N` for both axes or `(rows, columns)`: integers of at least `min`, described as `what`.
+fn pair(cx: &mut Ctxt, value: &Value, what: &str, min: usize, example: &str) -> Option<(usize, usize)> {
+    match value {
+        Value::Tuple { items, paren } => {
             let items: Vec<&Value> = items.iter().collect();
             match items.as_slice() {
                 [h, w] => {
-                    let (h, w) = (int(cx, h, "a kernel size", 1), int(cx, w, "a kernel size", 1));
+                    let (h, w) = (int(cx, h, what, min), int(cx, w, what, min));
                     Some((h?, w?))
                 }
                 _ => {
-                    cx.error(paren.span.join(), "expected a kernel size `K` or `(KH, KW)`, e.g. `(3, 5)`");
+                    cx.error(
+                        paren.span.join(),
+                        format_args!("expected {what} as `N` or a pair `(rows, columns)`, e.g. {example}"),
+                    );
                     None
                 }
             }
         }
-        Value::Tuple { paren, .. } => {
-            cx.error(paren.span.join(), "pooling windows are square: give one size, e.g. `2`");
-            None
-        }
-        other => int(cx, other, "the kernel size", 1).map(|k| (k, k)),
+        other => int(cx, other, what, min).map(|n| (n, n)),
     }
 }
 

@@ -1,23 +1,22 @@
-//! `depthwise_conv2d(K | (KH, KW), multiplier = M, stride = S, padding = P, exact = true)`:
+//! `depthwise_conv2d(K | (KH, KW), multiplier = M, stride = S | (SH, SW),
+//! padding = P | (PH, PW) | same, exact = true)`:
 //! the runtime's `DepthwiseConv2d`, PyTorch's `nn.Conv2d` with `groups = in_channels` and
 //! `out_channels = M · in_channels`, TFLite's `DEPTHWISE_CONV_2D` with depth multiplier `M`.
 
-use super::window::Window;
+use super::window::{Geometry, Window};
 use super::{Kind, Runtime, TensorSpec};
-use crate::args;
+use crate::args::{self, Padding};
 use crate::ast::Entry;
 use crate::ctxt::Ctxt;
 use crate::infer::Upstream;
 use crate::ir::{Io, Shape};
 use crate::limits;
 
-/// The geometry of a depthwise convolution (its input and output shapes are the layer's).
+/// A depthwise convolution: its channel multiplier and its window's geometry (its input
+/// and output shapes are the layer's).
 struct Depthwise {
     multiplier: usize,
-    kh: usize,
-    kw: usize,
-    stride: usize,
-    padding: usize,
+    geometry: Geometry,
 }
 
 /// `depthwise_conv2d(kernel = K, multiplier = M, stride = S, padding = P, exact = true)`,
@@ -35,16 +34,16 @@ pub fn infer(cx: &mut Ctxt, entry: &Entry, from: &Upstream) -> Option<(Box<dyn K
         cx.error(list.paren.span.join(), format_args!("`depthwise_conv2d` needs its kernel size; {USAGE}"));
         return None;
     };
-    let kernel = args::kernel(cx, kernel, false);
+    let kernel = args::kernel(cx, kernel);
     let multiplier = multiplier.map_or(Some(1), |m| args::int(cx, m, "the channel multiplier", 1));
-    let stride = stride.map_or(Some(1), |s| args::int(cx, s, "the stride", 1));
-    let padding = padding.map_or(Some(0), |p| args::int(cx, p, "the padding", 0));
+    let stride = stride.map_or(Some((1, 1)), |s| args::stride(cx, s));
+    let padding = padding.map_or(Some(Padding::Explicit(0, 0)), |p| args::padding(cx, p));
     let exact = exact.map_or(Some(false), |e| args::flag(cx, e, "exact"));
     let image = args::expect_image(cx, entry, from);
-    let ((kh, kw), multiplier, stride, padding, exact) = (kernel?, multiplier?, stride?, padding?, exact?);
+    let ((kh, kw), multiplier, (sh, sw), padding, exact) = (kernel?, multiplier?, stride?, padding?, exact?);
     let (c, h, w) = image?;
-    let window = Window { name: "depthwise_conv2d", what: "kernel", kh, kw, stride, padding, exact };
-    let (oh, ow) = window.output(cx, entry, from, h, w)?;
+    let window = Window { name: "depthwise_conv2d", what: "kernel", kh, kw, sh, sw, padding, exact };
+    let geometry = window.output(cx, entry, from, h, w)?;
     let Some(oc) = c.checked_mul(multiplier) else {
         cx.error(
             entry.kind.span(),
@@ -53,37 +52,39 @@ pub fn infer(cx: &mut Ctxt, entry: &Entry, from: &Upstream) -> Option<(Box<dyn K
         return None;
     };
     // Its weight and output are held to the limits by the checker (`limits`).
-    Some((Box::new(Depthwise { multiplier, kh, kw, stride, padding }), Shape::Image { c: oc, h: oh, w: ow }))
+    let shape = Shape::Image { c: oc, h: geometry.oh, w: geometry.ow };
+    Some((Box::new(Depthwise { multiplier, geometry }), shape))
 }
 
 impl Kind for Depthwise {
     fn describe(&self, io: Io) -> String {
-        let Depthwise { multiplier, kh, kw, stride, padding } = self;
-        format!(
-            "depthwise_conv2d {} → {} ({kh}×{kw}, multiplier {multiplier}, stride {stride}, padding {padding})",
-            io.input, io.output
-        )
+        let (geometry, multiplier) = (self.geometry.describe(true), self.multiplier);
+        format!("depthwise_conv2d {} → {} ({geometry}, multiplier {multiplier})", io.input, io.output)
     }
 
     fn runtime(&self, io: Io) -> Runtime {
         let ((c, h, w), (oc, oh, ow)) = (io.input.chw(), io.output.chw());
-        let Depthwise { multiplier, kh, kw, stride, padding } = *self;
+        let multiplier = self.multiplier;
+        let [kh, kw, sh, sw, ph, pw] = self.geometry.dims();
         // Every product is within `limits::MAX_TENSOR`: the checker has checked the input,
         // the output and the weight (`OC · KH·KW`).
         let (len, out_len) = (io.input.len(), io.output.len());
-        let dims = vec![c, h, w, multiplier, kh, kw, stride, padding, oh, ow, len, out_len, oc, kh * kw];
+        let dims = vec![c, h, w, multiplier, kh, kw, sh, sw, ph, pw, oh, ow, len, out_len, oc, kh * kw];
         Runtime::with_params("DepthwiseConv2d", dims)
     }
 
     fn tensors(&self, io: Io) -> Vec<TensorSpec> {
         let (oc, ..) = io.output.chw();
         // The runtime's `K × OC` weight, column-major, is PyTorch's row-major `[OC, 1, KH, KW]`.
-        vec![TensorSpec::new("weight", vec![oc, 1, self.kh, self.kw]), TensorSpec::new("bias", vec![oc])]
+        vec![
+            TensorSpec::new("weight", vec![oc, 1, self.geometry.kh, self.geometry.kw]),
+            TensorSpec::new("bias", vec![oc]),
+        ]
     }
 
     /// One multiply-add per weight per output position, `OC·OH·OW · KH·KW`, padding taps
     /// included.
     fn macs(&self, io: Io) -> Option<usize> {
-        limits::product(&[io.output.len(), self.kh, self.kw])
+        limits::product(&[io.output.len(), self.geometry.kh, self.geometry.kw])
     }
 }

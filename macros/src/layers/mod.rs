@@ -98,7 +98,7 @@ pub trait Kind {
     }
 }
 
-/// A runtime layer type: `Dense<f32, 784, 128>`, `MaxPool2d<16, 28, 28, 2, 2, 14, 14, 12544, 3136>`,
+/// A runtime layer type: `Dense<f32, 784, 128>`, `MaxPool2d<16, 28, 28, 2, 2, 2, 2, 14, 14, 12544, 3136>`,
 /// `LeakyRelu` with the value `LeakyRelu(0.01)`.
 pub struct Runtime {
     /// The type's name at the runtime crate's root.

@@ -1,9 +1,9 @@
-//! `maxpool(K, stride = S)`, `avgpool(K, stride = S)` and `global_avgpool`: the runtime's
-//! `MaxPool2d`, `AvgPool2d` and `GlobalAvgPool`, square windows without padding.
+//! `maxpool(K | (KH, KW), stride = S | (SH, SW))`, `avgpool(…)` and `global_avgpool`: the
+//! runtime's `MaxPool2d`, `AvgPool2d` and `GlobalAvgPool`, windows without padding.
 
-use super::window::Window;
+use super::window::{Geometry, Window};
 use super::{Kind, Runtime};
-use crate::args;
+use crate::args::{self, Padding};
 use crate::ast::Entry;
 use crate::ctxt::Ctxt;
 use crate::infer::Upstream;
@@ -13,11 +13,11 @@ use crate::ir::{Io, Shape};
 struct Pool {
     /// `maxpool` or `avgpool`.
     name: &'static str,
-    k: usize,
-    stride: usize,
+    geometry: Geometry,
 }
 
-/// `maxpool(K)` / `avgpool(K)`, with `stride = S` (`K` by default) and `exact = true`.
+/// `maxpool(K)` / `avgpool((KH, KW))`, with `stride = S` or `(SH, SW)` (the window by
+/// default) and `exact = true`.
 pub fn infer(cx: &mut Ctxt, entry: &Entry, from: &Upstream) -> Option<(Box<dyn Kind>, Shape)> {
     let name = if entry.kind == "maxpool" { "maxpool" } else { "avgpool" };
     let usage = format!("write `{name}(K)` or `{name}(K, stride = S)`, e.g. `{name}(2)`");
@@ -30,16 +30,18 @@ pub fn infer(cx: &mut Ctxt, entry: &Entry, from: &Upstream) -> Option<(Box<dyn K
         cx.error(list.paren.span.join(), format_args!("`{name}` needs its window size; {usage}"));
         return None;
     };
-    let kernel = args::kernel(cx, kernel, true);
-    let stride = stride.map(|s| args::int(cx, s, "the stride", 1));
+    let kernel = args::kernel(cx, kernel);
+    let stride = stride.map(|s| args::stride(cx, s));
     let exact = exact.map_or(Some(false), |e| args::flag(cx, e, "exact"));
     let image = args::expect_image(cx, entry, from);
-    let ((k, _), exact) = (kernel?, exact?);
-    let stride = stride.unwrap_or(Some(k))?;
+    let ((kh, kw), exact) = (kernel?, exact?);
+    let (sh, sw) = stride.unwrap_or(Some((kh, kw)))?;
     let (c, h, w) = image?;
-    let window = Window { name, what: "window", kh: k, kw: k, stride, padding: 0, exact };
-    let (oh, ow) = window.output(cx, entry, from, h, w)?;
-    Some((Box::new(Pool { name, k, stride }), Shape::Image { c, h: oh, w: ow }))
+    let padding = Padding::Explicit(0, 0);
+    let window = Window { name, what: "window", kh, kw, sh, sw, padding, exact };
+    let geometry = window.output(cx, entry, from, h, w)?;
+    let shape = Shape::Image { c, h: geometry.oh, w: geometry.ow };
+    Some((Box::new(Pool { name, geometry }), shape))
 }
 
 /// `global_avgpool`: the mean of each channel.
@@ -51,14 +53,14 @@ pub fn infer_global(cx: &mut Ctxt, entry: &Entry, from: &Upstream) -> Option<(Bo
 
 impl Kind for Pool {
     fn describe(&self, io: Io) -> String {
-        let Pool { name, k, stride } = self;
-        format!("{name} {} → {} ({k}×{k}, stride {stride})", io.input, io.output)
+        format!("{} {} → {} ({})", self.name, io.input, io.output, self.geometry.describe(false))
     }
 
     fn runtime(&self, io: Io) -> Runtime {
         let ((c, h, w), (_, oh, ow)) = (io.input.chw(), io.output.chw());
         let name = if self.name == "maxpool" { "MaxPool2d" } else { "AvgPool2d" };
-        Runtime::unit(name, vec![c, h, w, self.k, self.stride, oh, ow, io.input.len(), io.output.len()])
+        let [kh, kw, sh, sw, ..] = self.geometry.dims();
+        Runtime::unit(name, vec![c, h, w, kh, kw, sh, sw, oh, ow, io.input.len(), io.output.len()])
     }
 }
 

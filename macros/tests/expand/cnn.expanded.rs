@@ -15,6 +15,8 @@ pub struct Cnn {
         3,
         1,
         1,
+        1,
+        1,
         12,
         12,
         144,
@@ -23,7 +25,25 @@ pub struct Cnn {
         144,
     >,
     /// Layer `block.0`: conv2d 4×6×6 → 4×6×6 (3×3, stride 1, padding 1).
-    pub block_0: ::staticnn::Conv2d<f32, 4, 6, 6, 4, 3, 3, 1, 1, 6, 6, 144, 144, 36, 36>,
+    pub block_0: ::staticnn::Conv2d<
+        f32,
+        4,
+        6,
+        6,
+        4,
+        3,
+        3,
+        1,
+        1,
+        1,
+        1,
+        6,
+        6,
+        144,
+        144,
+        36,
+        36,
+    >,
     /// Layer `5`: dense 144 → 10.
     pub layer5: ::staticnn::Dense<f32, 144, 10>,
 }
@@ -43,6 +63,8 @@ pub struct CnnCache<const BATCH: usize> {
         4,
         3,
         3,
+        1,
+        1,
         1,
         1,
         12,
@@ -73,6 +95,8 @@ pub struct CnnCache<const BATCH: usize> {
         4,
         3,
         3,
+        1,
+        1,
         1,
         1,
         6,
@@ -126,6 +150,8 @@ const _: () = {
                 3,
                 1,
                 1,
+                1,
+                1,
                 12,
                 12,
                 144,
@@ -141,6 +167,8 @@ const _: () = {
                 4,
                 3,
                 3,
+                1,
+                1,
                 1,
                 1,
                 6,
@@ -225,7 +253,19 @@ const _: () = {
                             self.layer0.forward_one_into(x, &mut layer0_out);
                             ::staticnn::LeakyRelu(0.1f64).apply_one(&mut layer0_out);
                             layer2_out = ::staticnn::nalgebra::SMatrix::zeros();
-                            ::staticnn::MaxPool2d::<4, 12, 12, 2, 2, 6, 6, 576, 144>
+                            ::staticnn::MaxPool2d::<
+                                4,
+                                12,
+                                12,
+                                2,
+                                2,
+                                2,
+                                2,
+                                6,
+                                6,
+                                576,
+                                144,
+                            >
                                 .forward_one_into(&layer0_out, &mut layer2_out);
                         }
                         block_out = layer2_out;
@@ -257,7 +297,7 @@ const _: () = {
             self.layer0.forward(x, &mut cache.layer0_out, &mut cache.layer0_scratch);
             ::staticnn::LeakyRelu(0.1f64)
                 .forward(&cache.layer0_out, &mut cache.layer1_out, &mut ());
-            ::staticnn::MaxPool2d::<4, 12, 12, 2, 2, 6, 6, 576, 144>
+            ::staticnn::MaxPool2d::<4, 12, 12, 2, 2, 2, 2, 6, 6, 576, 144>
                 .forward(&cache.layer1_out, &mut cache.layer2_out, &mut ());
             self.block_0
                 .forward(
@@ -325,7 +365,7 @@ const _: () = {
                     &mut cache.block_0_scratch,
                 );
             ::staticnn::residual::add_grad(&cache.block_grad, &mut cache.layer2_grad);
-            ::staticnn::MaxPool2d::<4, 12, 12, 2, 2, 6, 6, 576, 144>
+            ::staticnn::MaxPool2d::<4, 12, 12, 2, 2, 2, 2, 6, 6, 576, 144>
                 .backward(
                     &cache.layer1_out,
                     &cache.layer2_out,
@@ -389,7 +429,7 @@ const _: () = {
                     &mut cache.block_0_scratch,
                 );
             ::staticnn::residual::add_grad(&cache.block_grad, &mut cache.layer2_grad);
-            ::staticnn::MaxPool2d::<4, 12, 12, 2, 2, 6, 6, 576, 144>
+            ::staticnn::MaxPool2d::<4, 12, 12, 2, 2, 2, 2, 6, 6, 576, 144>
                 .backward(
                     &cache.layer1_out,
                     &cache.layer2_out,

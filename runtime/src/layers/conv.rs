@@ -8,7 +8,8 @@
 //!
 //! Every dimension is a const generic, because stable Rust cannot compute `C·H·W` in a type.
 //! Each layer type carries an associated `CHECK` constant asserting that the dimensions are
-//! consistent (for a convolution `OH = (H + 2P − KH)/S + 1`, `IN = C·H·W`, …); every
+//! consistent (for a convolution with padding `P` on both sides `OH = (H + 2P − KH)/S + 1`,
+//! `IN = C·H·W`, …); every
 //! constructor and pass refers to it, so a hand-written wrong instantiation fails to
 //! compile, at monomorphisation, with a message naming the broken relation.
 //!
@@ -40,12 +41,16 @@ use crate::scalar::Float;
 
 /// A 2-D convolution (PyTorch's `nn.Conv2d` with `groups = 1`, `dilation = 1`): `C`
 /// input channels of `H × W`, `OC` output channels of `OH × OW`, a `KH × KW` kernel,
-/// stride `S` and zero padding `P` on every side.
+/// strides `SH` (rows) and `SW` (columns), and `PH` rows and `PW` columns of zero padding
+/// before the image (above and to the left).
 ///
 /// The remaining parameters are the products stable Rust cannot compute in types:
 /// `IN = C·H·W`, `OUT = OC·OH·OW`, `K = C·KH·KW` kernel taps and `L = OH·OW` output
-/// positions, with `OH = (H + 2P − KH)/S + 1` and `OW = (W + 2P − KW)/S + 1` (rows or columns
-/// that the stride leaves over are not used, as in PyTorch). [`CHECK`](Self::CHECK) asserts
+/// positions. The padding after the image follows from `OH` and `OW`: with PyTorch's
+/// symmetric padding `OH = (H + 2·PH − KH)/SH + 1` (rows that the stride leaves over are not
+/// used), and TensorFlow's `"same"` padding, which puts the odd row of padding below, is
+/// `OH = ⌈H/SH⌉` with `PH` half the total, rounded down; likewise for columns
+/// ([`window_axis`] states the rule). [`CHECK`](Self::CHECK) asserts
 /// all of them.
 ///
 /// As a [`Layer`] its gradients are a `Conv2d` of the same shape and its scratch is a
@@ -63,9 +68,9 @@ use crate::scalar::Float;
 /// use nalgebra::SMatrix;
 /// use staticnn_runtime::{Conv2d, Conv2dScratch, Layer};
 ///
-/// // 1×8×8 → 4×4×4: a 3×3 kernel, stride 2, padding 1 (4 = (8 + 2 − 3)/2 + 1); K = 1·3·3
-/// // taps, L = 4·4 positions.
-/// type Conv = Conv2d<f32, 1, 8, 8, 4, 3, 3, 2, 1, 4, 4, 64, 64, 9, 16>;
+/// // 1×8×8 → 4×4×4: a 3×3 kernel, stride 2 both ways, padding 1 both ways
+/// // (4 = (8 + 2 − 3)/2 + 1); K = 1·3·3 taps, L = 4·4 positions.
+/// type Conv = Conv2d<f32, 1, 8, 8, 4, 3, 3, 2, 2, 1, 1, 4, 4, 64, 64, 9, 16>;
 /// let mut conv = Conv::ZERO;
 /// conv.weight = SMatrix::from_fn(|k, oc| (k as f32 - 4.0) * (oc as f32 + 1.0) / 10.0);
 /// let x = SMatrix::<f32, 64, 2>::from_fn(|i, b| ((i * 7 + b) % 5) as f32);
@@ -90,8 +95,10 @@ pub struct Conv2d<
     const OC: usize,
     const KH: usize,
     const KW: usize,
-    const S: usize,
-    const P: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
     const OH: usize,
     const OW: usize,
     const IN: usize,
@@ -115,15 +122,17 @@ unsafe impl<
     const OC: usize,
     const KH: usize,
     const KW: usize,
-    const S: usize,
-    const P: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
     const OH: usize,
     const OW: usize,
     const IN: usize,
     const OUT: usize,
     const K: usize,
     const L: usize,
-> bytemuck::Zeroable for Conv2d<T, C, H, W, OC, KH, KW, S, P, OH, OW, IN, OUT, K, L>
+> bytemuck::Zeroable for Conv2d<T, C, H, W, OC, KH, KW, SH, SW, PH, PW, OH, OW, IN, OUT, K, L>
 {
 }
 
@@ -189,13 +198,33 @@ fn transpose_into<T: Float, const R: usize, const C: usize>(m: &SMatrix<T, R, C>
 }
 
 /// The output positions `[lo, hi)` along one axis whose tap `j` reads an input position
-/// rather than padding: `0 ≤ o·S + j − P < n`.
+/// rather than padding: `0 ≤ o·stride + j − pad < n`, `pad` being the padding before the
+/// first input.
 #[inline]
 pub(crate) const fn valid_range(j: usize, n: usize, pad: usize, stride: usize, out: usize) -> (usize, usize) {
     let lo = if j >= pad { 0 } else { (pad - j).div_ceil(stride) };
     let hi = (n + pad).saturating_sub(j).div_ceil(stride);
     let hi = if hi < out { hi } else { out };
     (if lo < hi { lo } else { hi }, hi)
+}
+
+/// Whether `out` windows of `k` inputs, `stride` apart, over `n` inputs with `pad` zeros
+/// before the first, is the geometry of a layer (convolution or pool) along one axis.
+///
+/// The padding after the last input is whatever the windows need:
+/// `(out − 1)·stride + k − n − pad` (none if that is negative, when the stride leaves the
+/// last inputs unread). It may equal `pad` — PyTorch's symmetric `padding`, where
+/// `out = ⌊(n + 2·pad − k)/stride⌋ + 1` — or exceed it by one, as TensorFlow's `"same"`
+/// padding does when the total is odd (`out = ⌈n/stride⌉`, `pad = ⌊total/2⌋`). So `out`
+/// must satisfy `(out − 1)·stride + k ≤ n + 2·pad + 1` and, so that no further window fits
+/// with the padding symmetric, `out·stride + k > n + 2·pad`.
+pub(crate) const fn window_axis(n: usize, k: usize, stride: usize, pad: usize, out: usize) -> bool {
+    n > 0
+        && k > 0
+        && stride > 0
+        && out > 0
+        && (out - 1) * stride + k <= n + 2 * pad + 1
+        && out * stride + k > n + 2 * pad
 }
 
 impl<
@@ -206,26 +235,33 @@ impl<
     const OC: usize,
     const KH: usize,
     const KW: usize,
-    const S: usize,
-    const P: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
     const OH: usize,
     const OW: usize,
     const IN: usize,
     const OUT: usize,
     const K: usize,
     const L: usize,
-> Conv2d<T, C, H, W, OC, KH, KW, S, P, OH, OW, IN, OUT, K, L>
+> Conv2d<T, C, H, W, OC, KH, KW, SH, SW, PH, PW, OH, OW, IN, OUT, K, L>
 {
     /// Fails to compile (at monomorphisation) unless the dimensions are consistent.
     pub const CHECK: () = {
         assert!(C > 0 && H > 0 && W > 0 && OC > 0, "Conv2d: C, H, W and OC must be at least 1");
-        assert!(KH > 0 && KW > 0 && S > 0, "Conv2d: the kernel KH × KW and the stride S must be at least 1");
         assert!(
-            KH <= H + 2 * P && KW <= W + 2 * P,
-            "Conv2d: the kernel KH × KW is larger than the padded input (H + 2P) × (W + 2P)"
+            KH > 0 && KW > 0 && SH > 0 && SW > 0,
+            "Conv2d: the kernel KH × KW and the strides must be at least 1"
         );
-        assert!(OH == (H + 2 * P - KH) / S + 1, "Conv2d: OH must be (H + 2P - KH) / S + 1");
-        assert!(OW == (W + 2 * P - KW) / S + 1, "Conv2d: OW must be (W + 2P - KW) / S + 1");
+        assert!(
+            window_axis(H, KH, SH, PH, OH),
+            "Conv2d: OH must be (H + 2PH - KH) / SH + 1, or that with one more row of padding at the end (TensorFlow's same)"
+        );
+        assert!(
+            window_axis(W, KW, SW, PW, OW),
+            "Conv2d: OW must be (W + 2PW - KW) / SW + 1, or that with one more column of padding at the end (TensorFlow's same)"
+        );
         assert!(IN == C * H * W, "Conv2d: IN must be C * H * W");
         assert!(OUT == OC * OH * OW, "Conv2d: OUT must be OC * OH * OW");
         assert!(K == C * KH * KW, "Conv2d: K must be C * KH * KW");
@@ -254,10 +290,10 @@ impl<
         for c in 0..C {
             let plane = &x[c * H * W..][..H * W];
             for i in 0..KH {
-                let (oh_lo, oh_hi) = valid_range(i, H, P, S, OH);
+                let (oh_lo, oh_hi) = valid_range(i, H, PH, SH, OH);
                 for j in 0..KW {
                     let Some(column) = columns.next() else { return };
-                    let (ow_lo, ow_hi) = valid_range(j, W, P, S, OW);
+                    let (ow_lo, ow_hi) = valid_range(j, W, PW, SW, OW);
                     if let Some((lo, hi, from)) = Self::shifted(i, j) {
                         // The plane shifted as a whole, then the wrapped columns cleared.
                         column[..lo].fill(T::ZERO);
@@ -272,15 +308,15 @@ impl<
                     column[..oh_lo * OW].fill(T::ZERO);
                     column[oh_hi * OW..].fill(T::ZERO);
                     for oh in oh_lo..oh_hi {
-                        let src = &plane[(oh * S + i - P) * W..][..W];
+                        let src = &plane[(oh * SH + i - PH) * W..][..W];
                         let dst = &mut column[oh * OW..][..OW];
                         dst[..ow_lo].fill(T::ZERO);
                         dst[ow_hi..].fill(T::ZERO);
-                        if S == 1 {
-                            dst[ow_lo..ow_hi].copy_from_slice(&src[ow_lo + j - P..ow_hi + j - P]);
+                        if SW == 1 {
+                            dst[ow_lo..ow_hi].copy_from_slice(&src[ow_lo + j - PW..ow_hi + j - PW]);
                         } else {
                             for ow in ow_lo..ow_hi {
-                                dst[ow] = src[ow * S + j - P];
+                                dst[ow] = src[ow * SW + j - PW];
                             }
                         }
                     }
@@ -298,10 +334,10 @@ impl<
         for c in 0..C {
             let plane = &mut dx[c * H * W..][..H * W];
             for i in 0..KH {
-                let (oh_lo, oh_hi) = valid_range(i, H, P, S, OH);
+                let (oh_lo, oh_hi) = valid_range(i, H, PH, SH, OH);
                 for j in 0..KW {
                     let Some(column) = columns.next() else { return };
-                    let (ow_lo, ow_hi) = valid_range(j, W, P, S, OW);
+                    let (ow_lo, ow_hi) = valid_range(j, W, PW, SW, OW);
                     if let Some((lo, hi, to)) = Self::shifted(i, j) {
                         for row in column.chunks_exact_mut(OW) {
                             row[..ow_lo].fill(T::ZERO);
@@ -313,16 +349,16 @@ impl<
                         continue;
                     }
                     for oh in oh_lo..oh_hi {
-                        let dst = &mut plane[(oh * S + i - P) * W..][..W];
+                        let dst = &mut plane[(oh * SH + i - PH) * W..][..W];
                         let src = &column[oh * OW..][..OW];
-                        if S == 1 {
-                            let dst = &mut dst[ow_lo + j - P..ow_hi + j - P];
+                        if SW == 1 {
+                            let dst = &mut dst[ow_lo + j - PW..ow_hi + j - PW];
                             for (d, &s) in dst.iter_mut().zip(&src[ow_lo..ow_hi]) {
                                 *d += s;
                             }
                         } else {
                             for ow in ow_lo..ow_hi {
-                                dst[ow * S + j - P] += src[ow];
+                                dst[ow * SW + j - PW] += src[ow];
                             }
                         }
                     }
@@ -332,22 +368,22 @@ impl<
     }
 
     /// With stride 1 and the width kept (`OW = W`, as "same" padding does), tap `(i, j)`
-    /// reads the channel shifted as a whole by `(i − P)·W + (j − P)` elements: output
-    /// position `l` reads input element `l + (i − P)·W + (j − P)`, except in the `|j − P|`
+    /// reads the channel shifted as a whole by `(i − PH)·W + (j − PW)` elements: output
+    /// position `l` reads input element `l + (i − PH)·W + (j − PW)`, except in the `|j − PW|`
     /// columns of each row that wrap around into the next or previous row. Returns the
     /// positions `[lo, hi)` that read inside the channel and the element `lo` reads, or `None`
     /// when the layer's geometry is not of that kind.
     #[inline]
     fn shifted(i: usize, j: usize) -> Option<(usize, usize, usize)> {
-        if S != 1 || OW != W {
+        if SH != 1 || SW != 1 || OW != W {
             return None;
         }
-        let (lo, from) = match (i * W + j).checked_sub(P * W + P) {
+        let (lo, from) = match (i * W + j).checked_sub(PH * W + PW) {
             Some(shift) => (0, shift),
-            None => ((P * W + P) - (i * W + j), 0),
+            None => ((PH * W + PW) - (i * W + j), 0),
         };
         // Positions reading past the channel's end: l + shift ≥ H·W.
-        let hi = (H * W + P * W + P).saturating_sub(i * W + j).min(OH * OW);
+        let hi = (H * W + PH * W + PW).saturating_sub(i * W + j).min(OH * OW);
         Some(if lo < hi { (lo, hi, from) } else { (0, 0, 0) })
     }
 
@@ -381,15 +417,17 @@ impl<
     const OC: usize,
     const KH: usize,
     const KW: usize,
-    const S: usize,
-    const P: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
     const OH: usize,
     const OW: usize,
     const IN: usize,
     const OUT: usize,
     const K: usize,
     const L: usize,
-> Layer<T, IN, OUT> for Conv2d<T, C, H, W, OC, KH, KW, S, P, OH, OW, IN, OUT, K, L>
+> Layer<T, IN, OUT> for Conv2d<T, C, H, W, OC, KH, KW, SH, SW, PH, PW, OH, OW, IN, OUT, K, L>
 {
     type Grads = Self;
     type Scratch<const B: usize> = Conv2dScratch<T, L, K, OC>;
@@ -483,15 +521,17 @@ unsafe impl<
     const OC: usize,
     const KH: usize,
     const KW: usize,
-    const S: usize,
-    const P: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
     const OH: usize,
     const OW: usize,
     const IN: usize,
     const OUT: usize,
     const K: usize,
     const L: usize,
-> Parameters for Conv2d<T, C, H, W, OC, KH, KW, S, P, OH, OW, IN, OUT, K, L>
+> Parameters for Conv2d<T, C, H, W, OC, KH, KW, SH, SW, PH, PW, OH, OW, IN, OUT, K, L>
 {
     type Scalar = T;
     const LEN: usize = Self::PARAMS;
@@ -513,15 +553,17 @@ impl<
     const OC: usize,
     const KH: usize,
     const KW: usize,
-    const S: usize,
-    const P: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
     const OH: usize,
     const OW: usize,
     const IN: usize,
     const OUT: usize,
     const K: usize,
     const L: usize,
-> Initialize for Conv2d<T, C, H, W, OC, KH, KW, S, P, OH, OW, IN, OUT, K, L>
+> Initialize for Conv2d<T, C, H, W, OC, KH, KW, SH, SW, PH, PW, OH, OW, IN, OUT, K, L>
 {
     /// Fan-in `C·KH·KW` and fan-out `OC·KH·KW`, as PyTorch and Keras compute them.
     fn initialize<R: Rng + ?Sized>(&mut self, init: Init, rng: &mut R) {

@@ -11,18 +11,19 @@ use nalgebra::{SMatrix, SVector};
 use rand::Rng;
 
 use super::Layer;
-use super::conv::valid_range;
+use super::conv::{valid_range, window_axis};
 use crate::init::{Init, Initialize};
 use crate::params::{Parameters, Storage, Tensor, TensorMut, TensorShape};
 use crate::scalar::Float;
 
 /// A depthwise 2-D convolution: `C` input channels of `H × W`, each convolved with its own
-/// `M` kernels of `KH × KW` (the channel multiplier), stride `S` and zero padding `P` on
-/// every side, into `OC = C·M` channels of `OH × OW`.
+/// `M` kernels of `KH × KW` (the channel multiplier), strides `SH` and `SW`, `PH` rows and
+/// `PW` columns of zero padding before the image, into `OC = C·M` channels of `OH × OW`.
 ///
 /// The remaining parameters are the products stable Rust cannot compute in types:
-/// `IN = C·H·W`, `OUT = OC·OH·OW` and `K = KH·KW`, with `OH = (H + 2P − KH)/S + 1` and
-/// `OW = (W + 2P − KW)/S + 1`; [`CHECK`](Self::CHECK) asserts all of them.
+/// `IN = C·H·W`, `OUT = OC·OH·OW` and `K = KH·KW`; the padding after the image follows from
+/// `OH` and `OW` as for [`Conv2d`](crate::Conv2d) (PyTorch's symmetric padding or
+/// TensorFlow's `"same"`). [`CHECK`](Self::CHECK) asserts all of them.
 ///
 /// The weight is the `K × OC` matrix whose column `oc` is output channel `oc`'s kernel, row
 /// by row: in memory it is PyTorch's `[OC, 1, KH, KW]` weight of the grouped convolution,
@@ -35,8 +36,8 @@ use crate::scalar::Float;
 /// use nalgebra::SMatrix;
 /// use staticnn_runtime::{DepthwiseConv2d, Layer};
 ///
-/// // 2×4×4 → 4×4×4: multiplier 2, a 3×3 kernel, stride 1, padding 1; K = 9 taps.
-/// type Depthwise = DepthwiseConv2d<f32, 2, 4, 4, 2, 3, 3, 1, 1, 4, 4, 32, 64, 4, 9>;
+/// // 2×4×4 → 4×4×4: multiplier 2, a 3×3 kernel, stride 1, padding 1 (both ways); K = 9 taps.
+/// type Depthwise = DepthwiseConv2d<f32, 2, 4, 4, 2, 3, 3, 1, 1, 1, 1, 4, 4, 32, 64, 4, 9>;
 /// let mut layer = Depthwise::ZERO;
 /// layer.weight[(4, 3)] = 1.0; // channel 3 (input 1, kernel 1): the centre tap
 /// let x = SMatrix::<f32, 32, 1>::from_fn(|i, _| i as f32);
@@ -53,8 +54,10 @@ pub struct DepthwiseConv2d<
     const M: usize,
     const KH: usize,
     const KW: usize,
-    const S: usize,
-    const P: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
     const OH: usize,
     const OW: usize,
     const IN: usize,
@@ -78,15 +81,17 @@ unsafe impl<
     const M: usize,
     const KH: usize,
     const KW: usize,
-    const S: usize,
-    const P: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
     const OH: usize,
     const OW: usize,
     const IN: usize,
     const OUT: usize,
     const OC: usize,
     const K: usize,
-> bytemuck::Zeroable for DepthwiseConv2d<T, C, H, W, M, KH, KW, S, P, OH, OW, IN, OUT, OC, K>
+> bytemuck::Zeroable for DepthwiseConv2d<T, C, H, W, M, KH, KW, SH, SW, PH, PW, OH, OW, IN, OUT, OC, K>
 {
 }
 
@@ -98,29 +103,33 @@ impl<
     const M: usize,
     const KH: usize,
     const KW: usize,
-    const S: usize,
-    const P: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
     const OH: usize,
     const OW: usize,
     const IN: usize,
     const OUT: usize,
     const OC: usize,
     const K: usize,
-> DepthwiseConv2d<T, C, H, W, M, KH, KW, S, P, OH, OW, IN, OUT, OC, K>
+> DepthwiseConv2d<T, C, H, W, M, KH, KW, SH, SW, PH, PW, OH, OW, IN, OUT, OC, K>
 {
     /// Fails to compile (at monomorphisation) unless the dimensions are consistent.
     pub const CHECK: () = {
         assert!(C > 0 && H > 0 && W > 0 && M > 0, "DepthwiseConv2d: C, H, W and M must be at least 1");
         assert!(
-            KH > 0 && KW > 0 && S > 0,
-            "DepthwiseConv2d: the kernel KH × KW and the stride S must be at least 1"
+            KH > 0 && KW > 0 && SH > 0 && SW > 0,
+            "DepthwiseConv2d: the kernel KH × KW and the strides must be at least 1"
         );
         assert!(
-            KH <= H + 2 * P && KW <= W + 2 * P,
-            "DepthwiseConv2d: the kernel KH × KW is larger than the padded input (H + 2P) × (W + 2P)"
+            window_axis(H, KH, SH, PH, OH),
+            "DepthwiseConv2d: OH must be (H + 2PH - KH) / SH + 1, or that with one more row of padding at the end (TensorFlow's same)"
         );
-        assert!(OH == (H + 2 * P - KH) / S + 1, "DepthwiseConv2d: OH must be (H + 2P - KH) / S + 1");
-        assert!(OW == (W + 2 * P - KW) / S + 1, "DepthwiseConv2d: OW must be (W + 2P - KW) / S + 1");
+        assert!(
+            window_axis(W, KW, SW, PW, OW),
+            "DepthwiseConv2d: OW must be (W + 2PW - KW) / SW + 1, or that with one more column of padding at the end (TensorFlow's same)"
+        );
         assert!(IN == C * H * W, "DepthwiseConv2d: IN must be C * H * W");
         assert!(OC == C * M, "DepthwiseConv2d: OC must be C * M");
         assert!(OUT == OC * OH * OW, "DepthwiseConv2d: OUT must be OC * OH * OW");
@@ -143,18 +152,18 @@ impl<
     };
 
     /// Calls `f(oc, tap, oh, row, ows)` for every output channel `oc`, kernel tap
-    /// `tap = i·KW + j`, and output row `oh` whose tap reads input row `row = oh·S + i − P`
+    /// `tap = i·KW + j`, and output row `oh` whose tap reads input row `row = oh·SH + i − PH`
     /// (not padding), with the output columns `ows` whose tap reads an input column: the
     /// one loop nest forward and backward share.
     #[inline(always)]
     fn for_each_row(mut f: impl FnMut(usize, usize, usize, usize, core::ops::Range<usize>)) {
         for oc in 0..OC {
             for i in 0..KH {
-                let (oh_lo, oh_hi) = valid_range(i, H, P, S, OH);
+                let (oh_lo, oh_hi) = valid_range(i, H, PH, SH, OH);
                 for j in 0..KW {
-                    let (ow_lo, ow_hi) = valid_range(j, W, P, S, OW);
+                    let (ow_lo, ow_hi) = valid_range(j, W, PW, SW, OW);
                     for oh in oh_lo..oh_hi {
-                        f(oc, i * KW + j, oh, oh * S + i - P, ow_lo..ow_hi);
+                        f(oc, i * KW + j, oh, oh * SH + i - PH, ow_lo..ow_hi);
                     }
                 }
             }
@@ -176,7 +185,7 @@ impl<
             let src = &x[(c * H + row) * W..][..W];
             let dst = &mut y[(oc * OH + oh) * OW..][..OW];
             for ow in ows {
-                dst[ow] += w * src[ow * S + j - P];
+                dst[ow] += w * src[ow * SW + j - PW];
             }
         });
     }
@@ -211,15 +220,17 @@ impl<
     const M: usize,
     const KH: usize,
     const KW: usize,
-    const S: usize,
-    const P: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
     const OH: usize,
     const OW: usize,
     const IN: usize,
     const OUT: usize,
     const OC: usize,
     const K: usize,
-> Layer<T, IN, OUT> for DepthwiseConv2d<T, C, H, W, M, KH, KW, S, P, OH, OW, IN, OUT, OC, K>
+> Layer<T, IN, OUT> for DepthwiseConv2d<T, C, H, W, M, KH, KW, SH, SW, PH, PW, OH, OW, IN, OUT, OC, K>
 {
     type Grads = Self;
     type Scratch<const B: usize> = ();
@@ -237,7 +248,7 @@ impl<
         }
     }
 
-    /// `∂w(oc, i, j) += Σ δ(oc, oh, ow) · x(c, oh·S + i − P, ow·S + j − P)`, `∂b += Σ δ`, and
+    /// `∂w(oc, i, j) += Σ δ(oc, oh, ow) · x(c, oh·SH + i − PH, ow·SW + j − PW)`, `∂b += Σ δ`, and
     /// `dx(c, …) = Σ w · δ` over the channel's `M` kernels, image by image.
     fn backward<const B: usize>(
         &self,
@@ -261,7 +272,7 @@ impl<
                 let delta = &dy[(oc * OH + oh) * OW..][..OW];
                 let mut sum = T::ZERO;
                 for ow in ows {
-                    sum += delta[ow] * src[ow * S + j - P];
+                    sum += delta[ow] * src[ow * SW + j - PW];
                 }
                 dweight[oc * K + tap] += sum;
             });
@@ -273,7 +284,7 @@ impl<
                     let delta = &dy[(oc * OH + oh) * OW..][..OW];
                     let dst = &mut dx[(c * H + row) * W..][..W];
                     for ow in ows {
-                        dst[ow * S + j - P] += w * delta[ow];
+                        dst[ow * SW + j - PW] += w * delta[ow];
                     }
                 });
             }
@@ -290,15 +301,17 @@ unsafe impl<
     const M: usize,
     const KH: usize,
     const KW: usize,
-    const S: usize,
-    const P: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
     const OH: usize,
     const OW: usize,
     const IN: usize,
     const OUT: usize,
     const OC: usize,
     const K: usize,
-> Parameters for DepthwiseConv2d<T, C, H, W, M, KH, KW, S, P, OH, OW, IN, OUT, OC, K>
+> Parameters for DepthwiseConv2d<T, C, H, W, M, KH, KW, SH, SW, PH, PW, OH, OW, IN, OUT, OC, K>
 {
     type Scalar = T;
     const LEN: usize = Self::PARAMS;
@@ -320,15 +333,17 @@ impl<
     const M: usize,
     const KH: usize,
     const KW: usize,
-    const S: usize,
-    const P: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
     const OH: usize,
     const OW: usize,
     const IN: usize,
     const OUT: usize,
     const OC: usize,
     const K: usize,
-> Initialize for DepthwiseConv2d<T, C, H, W, M, KH, KW, S, P, OH, OW, IN, OUT, OC, K>
+> Initialize for DepthwiseConv2d<T, C, H, W, M, KH, KW, SH, SW, PH, PW, OH, OW, IN, OUT, OC, K>
 {
     /// Fan-in `KH·KW` and fan-out `M·KH·KW`, as PyTorch computes them for a grouped
     /// convolution with one input channel per group.

@@ -1,5 +1,5 @@
 //! Pooling layers over images stored as CHW columns (see [`conv`](super::conv)): max and
-//! average pooling over square windows, and global average pooling.
+//! average pooling over rectangular windows, and global average pooling.
 //!
 //! Like activations they have no parameters, so they are plain values (unit structs) whose
 //! type carries the shapes, and a [`Layer`] for every scalar type with `Grads` and `Scratch`
@@ -11,10 +11,11 @@ use nalgebra::{SMatrix, SVector};
 use super::Layer;
 use crate::scalar::Float;
 
-/// Max pooling (PyTorch's `nn.MaxPool2d(K, S)`): `C` channels of `H × W` to `C × OH × OW`,
-/// each output the maximum of a `K × K` window, windows `S` apart, no padding.
+/// Max pooling (PyTorch's `nn.MaxPool2d((KH, KW), (SH, SW))`): `C` channels of `H × W` to
+/// `C × OH × OW`, each output the maximum of a `KH × KW` window, windows `SH` rows and `SW`
+/// columns apart, no padding.
 ///
-/// `OH = (H − K)/S + 1`, `OW = (W − K)/S + 1` (rows or columns the stride leaves over are not
+/// `OH = (H − KH)/SH + 1`, `OW = (W − KW)/SW + 1` (rows or columns the stride leaves over are not
 /// used, as in PyTorch), `IN = C·H·W`, `OUT = C·OH·OW`. Backward routes each output's
 /// gradient to the first maximum of its window (PyTorch's choice on ties), found again from
 /// the input rather than stored.
@@ -23,23 +24,27 @@ pub struct MaxPool2d<
     const C: usize,
     const H: usize,
     const W: usize,
-    const K: usize,
-    const S: usize,
+    const KH: usize,
+    const KW: usize,
+    const SH: usize,
+    const SW: usize,
     const OH: usize,
     const OW: usize,
     const IN: usize,
     const OUT: usize,
 >;
 
-/// Average pooling (PyTorch's `nn.AvgPool2d(K, S)`): as [`MaxPool2d`], each output the mean
-/// of its `K × K` window.
+/// Average pooling (PyTorch's `nn.AvgPool2d((KH, KW), (SH, SW))`): as [`MaxPool2d`], each
+/// output the mean of its `KH × KW` window.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct AvgPool2d<
     const C: usize,
     const H: usize,
     const W: usize,
-    const K: usize,
-    const S: usize,
+    const KH: usize,
+    const KW: usize,
+    const SH: usize,
+    const SW: usize,
     const OH: usize,
     const OW: usize,
     const IN: usize,
@@ -57,21 +62,26 @@ macro_rules! windowed_pool {
             const C: usize,
             const H: usize,
             const W: usize,
-            const K: usize,
-            const S: usize,
+            const KH: usize,
+            const KW: usize,
+            const SH: usize,
+            const SW: usize,
             const OH: usize,
             const OW: usize,
             const IN: usize,
             const OUT: usize,
-        > $pool<C, H, W, K, S, OH, OW, IN, OUT>
+        > $pool<C, H, W, KH, KW, SH, SW, OH, OW, IN, OUT>
         {
             /// Fails to compile (at monomorphisation) unless the dimensions are consistent.
             pub const CHECK: () = {
                 assert!(C > 0 && H > 0 && W > 0, "pooling: C, H and W must be at least 1");
-                assert!(K > 0 && S > 0, "pooling: the window K and the stride S must be at least 1");
-                assert!(K <= H && K <= W, "pooling: the window K × K is larger than the input H × W");
-                assert!(OH == (H - K) / S + 1, "pooling: OH must be (H - K) / S + 1");
-                assert!(OW == (W - K) / S + 1, "pooling: OW must be (W - K) / S + 1");
+                assert!(
+                    KH > 0 && KW > 0 && SH > 0 && SW > 0,
+                    "pooling: the window KH × KW and the strides must be at least 1"
+                );
+                assert!(KH <= H && KW <= W, "pooling: the window KH × KW is larger than the input H × W");
+                assert!(OH == (H - KH) / SH + 1, "pooling: OH must be (H - KH) / SH + 1");
+                assert!(OW == (W - KW) / SW + 1, "pooling: OW must be (W - KW) / SW + 1");
                 assert!(IN == C * H * W, "pooling: IN must be C * H * W");
                 assert!(OUT == C * OH * OW, "pooling: OUT must be C * OH * OW");
             };
@@ -82,13 +92,15 @@ macro_rules! windowed_pool {
             const C: usize,
             const H: usize,
             const W: usize,
-            const K: usize,
-            const S: usize,
+            const KH: usize,
+            const KW: usize,
+            const SH: usize,
+            const SW: usize,
             const OH: usize,
             const OW: usize,
             const IN: usize,
             const OUT: usize,
-        > Layer<T, IN, OUT> for $pool<C, H, W, K, S, OH, OW, IN, OUT>
+        > Layer<T, IN, OUT> for $pool<C, H, W, KH, KW, SH, SW, OH, OW, IN, OUT>
         {
             type Grads = ();
             type Scratch<const B: usize> = ();
@@ -141,22 +153,24 @@ impl<
     const C: usize,
     const H: usize,
     const W: usize,
-    const K: usize,
-    const S: usize,
+    const KH: usize,
+    const KW: usize,
+    const SH: usize,
+    const SW: usize,
     const OH: usize,
     const OW: usize,
     const IN: usize,
     const OUT: usize,
-> MaxPool2d<C, H, W, K, S, OH, OW, IN, OUT>
+> MaxPool2d<C, H, W, KH, KW, SH, SW, OH, OW, IN, OUT>
 {
-    /// The offset, in `rows` (the `K` input rows of one output row), of the first maximum
+    /// The offset, in `rows` (the `KH` input rows of one output row), of the first maximum
     /// of the window starting at column `col`.
     #[inline(always)]
     fn window_argmax<T: Float>(rows: &[T], col: usize) -> usize {
         let mut best = col;
         let mut max = rows[col];
-        for r in 0..K {
-            for (offset, &v) in rows[r * W + col..][..K].iter().enumerate() {
+        for r in 0..KH {
+            for (offset, &v) in rows[r * W + col..][..KW].iter().enumerate() {
                 if v > max || v.nan() {
                     (best, max) = (r * W + col + offset, v);
                 }
@@ -168,11 +182,11 @@ impl<
     fn pool<T: Float>(x: &[T], y: &mut [T]) {
         for (plane, out) in x.chunks_exact(H * W).zip(y.chunks_exact_mut(OH * OW)) {
             for (oh, out) in out.chunks_exact_mut(OW).enumerate() {
-                let rows = &plane[oh * S * W..][..(K - 1) * W + W];
+                let rows = &plane[oh * SH * W..][..KH * W];
                 for (ow, out) in out.iter_mut().enumerate() {
-                    let mut max = rows[ow * S];
-                    for r in 0..K {
-                        for &v in &rows[r * W + ow * S..][..K] {
+                    let mut max = rows[ow * SW];
+                    for r in 0..KH {
+                        for &v in &rows[r * W + ow * SW..][..KW] {
                             if v > max || v.nan() {
                                 max = v;
                             }
@@ -188,11 +202,11 @@ impl<
         let planes = x.chunks_exact(H * W).zip(dx.chunks_exact_mut(H * W));
         for ((plane, dplane), dout) in planes.zip(dy.chunks_exact(OH * OW)) {
             for (oh, dout) in dout.chunks_exact(OW).enumerate() {
-                let rows = &plane[oh * S * W..][..(K - 1) * W + W];
-                let drows = &mut dplane[oh * S * W..][..(K - 1) * W + W];
+                let rows = &plane[oh * SH * W..][..KH * W];
+                let drows = &mut dplane[oh * SH * W..][..KH * W];
                 for (ow, &d) in dout.iter().enumerate() {
                     if d != T::ZERO {
-                        drows[Self::window_argmax(rows, ow * S)] += d;
+                        drows[Self::window_argmax(rows, ow * SW)] += d;
                     }
                 }
             }
@@ -204,22 +218,24 @@ impl<
     const C: usize,
     const H: usize,
     const W: usize,
-    const K: usize,
-    const S: usize,
+    const KH: usize,
+    const KW: usize,
+    const SH: usize,
+    const SW: usize,
     const OH: usize,
     const OW: usize,
     const IN: usize,
     const OUT: usize,
-> AvgPool2d<C, H, W, K, S, OH, OW, IN, OUT>
+> AvgPool2d<C, H, W, KH, KW, SH, SW, OH, OW, IN, OUT>
 {
     fn pool<T: Float>(x: &[T], y: &mut [T]) {
-        let scale = T::ONE / T::of((K * K) as f64);
+        let scale = T::ONE / T::of((KH * KW) as f64);
         for (plane, out) in x.chunks_exact(H * W).zip(y.chunks_exact_mut(OH * OW)) {
             for oh in 0..OH {
                 for (ow, out) in out[oh * OW..][..OW].iter_mut().enumerate() {
                     let mut sum = T::ZERO;
-                    for r in oh * S..oh * S + K {
-                        for &v in &plane[r * W + ow * S..][..K] {
+                    for r in oh * SH..oh * SH + KH {
+                        for &v in &plane[r * W + ow * SW..][..KW] {
                             sum += v;
                         }
                     }
@@ -230,13 +246,13 @@ impl<
     }
 
     fn unpool<T: Float>(_x: &[T], _y: &[T], dy: &[T], dx: &mut [T]) {
-        let scale = T::ONE / T::of((K * K) as f64);
+        let scale = T::ONE / T::of((KH * KW) as f64);
         for (dplane, dout) in dx.chunks_exact_mut(H * W).zip(dy.chunks_exact(OH * OW)) {
             for oh in 0..OH {
                 for (ow, &d) in dout[oh * OW..][..OW].iter().enumerate() {
                     let share = d * scale;
-                    for r in oh * S..oh * S + K {
-                        for v in &mut dplane[r * W + ow * S..][..K] {
+                    for r in oh * SH..oh * SH + KH {
+                        for v in &mut dplane[r * W + ow * SW..][..KW] {
                             *v += share;
                         }
                     }

@@ -3,7 +3,7 @@
 use staticnn::nalgebra::SMatrix;
 use staticnn::{Conv2d, Conv2dScratch, Layer};
 
-type Conv = Conv2d<f32, 1, 28, 28, 16, 3, 3, 1, 0, 28, 28, 784, 12544, 9, 784>;
+type Conv = Conv2d<f32, 1, 28, 28, 16, 3, 3, 1, 1, 0, 0, 28, 28, 784, 12544, 9, 784>;
 
 fn main() {
     let conv = Box::new(Conv::ZERO);

@@ -17,21 +17,23 @@ impl<
     const OC: usize,
     const KH: usize,
     const KW: usize,
-    const S: usize,
-    const P: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
     const OH: usize,
     const OW: usize,
     const IN: usize,
     const OUT: usize,
     const K: usize,
     const L: usize,
-> Conv2d<T, C, H, W, OC, KH, KW, S, P, OH, OW, IN, OUT, K, L>
+> Conv2d<T, C, H, W, OC, KH, KW, SH, SW, PH, PW, OH, OW, IN, OUT, K, L>
 {
     /// The output columns whose every tap reads inside the input row (none of the padding):
-    /// `ow·S ≥ P` and `ow·S + KW ≤ W + P`.
+    /// `ow·SW ≥ PW` and `ow·SW + KW ≤ W + PW`.
     const INSIDE_COLUMNS: core::ops::Range<usize> = {
-        let start = P.div_ceil(S);
-        let end = if W + P >= KW { (W + P - KW) / S + 1 } else { 0 };
+        let start = PW.div_ceil(SW);
+        let end = if W + PW >= KW { (W + PW - KW) / SW + 1 } else { 0 };
         let end = if end < OW { end } else { OW };
         start..if end > start { end } else { start }
     };
@@ -43,18 +45,18 @@ impl<
             let kernel = self.weight.column(oc);
             for c in 0..C {
                 for i in 0..KH {
-                    let (oh_lo, oh_hi) = valid_range(i, H, P, S, OH);
+                    let (oh_lo, oh_hi) = valid_range(i, H, PH, SH, OH);
                     for j in 0..KW {
                         let w = kernel[(c * KH + i) * KW + j];
                         if w == T::ZERO {
                             continue;
                         }
-                        let (ow_lo, ow_hi) = valid_range(j, W, P, S, OW);
+                        let (ow_lo, ow_hi) = valid_range(j, W, PW, SW, OW);
                         for oh in oh_lo..oh_hi {
-                            let row = &x[(c * H + oh * S + i - P) * W..][..W];
+                            let row = &x[(c * H + oh * SH + i - PH) * W..][..W];
                             let dst = &mut plane[oh * OW..][..OW];
                             for ow in ow_lo..ow_hi {
-                                dst[ow] += w * row[ow * S + j - P];
+                                dst[ow] += w * row[ow * SW + j - PW];
                             }
                         }
                     }
@@ -114,7 +116,7 @@ impl<
         let mut acc = [bias; N];
         for c in 0..C {
             for i in 0..KH {
-                let Some(r) = (oh * S + i).checked_sub(P).filter(|&r| r < H) else { continue };
+                let Some(r) = (oh * SH + i).checked_sub(PH).filter(|&r| r < H) else { continue };
                 let row = &x[(c * H + r) * W..][..W];
                 for j in 0..KW {
                     let w = kernel[(c * KH + i) * KW + j];
@@ -122,16 +124,16 @@ impl<
                         continue;
                     }
                     for (t, acc) in acc.iter_mut().enumerate() {
-                        let column = (ow + t) * S + j;
+                        let column = (ow + t) * SW + j;
                         if CHECK_COLUMNS {
-                            if let Some(&v) = column.checked_sub(P).and_then(|col| row.get(col)) {
+                            if let Some(&v) = column.checked_sub(PW).and_then(|col| row.get(col)) {
                                 *acc += w * v;
                             }
                         } else {
-                            debug_assert!(column >= P && column - P < W);
+                            debug_assert!(column >= PW && column - PW < W);
                             // SAFETY: the caller passes only blocks within `INSIDE_COLUMNS`,
                             // whose every tap reads inside the row.
-                            *acc += w * unsafe { *row.get_unchecked(column - P) };
+                            *acc += w * unsafe { *row.get_unchecked(column - PW) };
                         }
                     }
                 }
@@ -155,8 +157,10 @@ mod tests {
         const OC: usize,
         const KH: usize,
         const KW: usize,
-        const S: usize,
-        const P: usize,
+        const SH: usize,
+        const SW: usize,
+        const PH: usize,
+        const PW: usize,
         const OH: usize,
         const OW: usize,
         const IN: usize,
@@ -164,7 +168,7 @@ mod tests {
         const K: usize,
         const L: usize,
     >() {
-        let mut conv = Conv2d::<f32, C, H, W, OC, KH, KW, S, P, OH, OW, IN, OUT, K, L>::ZERO;
+        let mut conv = Conv2d::<f32, C, H, W, OC, KH, KW, SH, SW, PH, PW, OH, OW, IN, OUT, K, L>::ZERO;
         conv.weight =
             SMatrix::from_fn(
                 |k, oc| if (k + oc) % 5 == 0 { 0.0 } else { ((k * 7 + oc * 3) as f32 * 0.37).sin() },
@@ -177,18 +181,23 @@ mod tests {
         conv.convolve_in_registers(x.as_slice(), &mut blocks);
         assert!(
             rows.iter().zip(&blocks).all(|(a, b)| a.to_bits() == b.to_bits()),
-            "{C}×{H}×{W} → {OC}×{OH}×{OW}, {KH}×{KW} kernel, stride {S}, padding {P}"
+            "{C}×{H}×{W} → {OC}×{OH}×{OW}, {KH}×{KW} kernel, stride {SH}×{SW}, padding {PH}×{PW}"
         );
     }
 
     #[test]
     fn both_loop_orders_give_the_same_bits() {
-        same_bits::<1, 28, 28, 4, 3, 3, 1, 1, 28, 28, 784, 3136, 9, 784>();
-        same_bits::<3, 14, 14, 2, 3, 3, 1, 1, 14, 14, 588, 392, 27, 196>();
-        same_bits::<2, 9, 8, 3, 2, 3, 2, 1, 5, 4, 144, 60, 12, 20>();
-        same_bits::<2, 7, 6, 3, 3, 3, 2, 1, 4, 3, 84, 36, 18, 12>();
-        same_bits::<3, 6, 5, 2, 2, 4, 1, 0, 5, 2, 90, 20, 24, 10>();
-        same_bits::<1, 5, 5, 2, 5, 5, 1, 2, 5, 5, 25, 50, 25, 25>();
-        same_bits::<2, 20, 3, 2, 1, 1, 1, 0, 20, 3, 120, 120, 2, 60>();
+        same_bits::<1, 28, 28, 4, 3, 3, 1, 1, 1, 1, 28, 28, 784, 3136, 9, 784>();
+        same_bits::<3, 14, 14, 2, 3, 3, 1, 1, 1, 1, 14, 14, 588, 392, 27, 196>();
+        same_bits::<2, 9, 8, 3, 2, 3, 2, 2, 1, 1, 5, 4, 144, 60, 12, 20>();
+        same_bits::<2, 7, 6, 3, 3, 3, 2, 2, 1, 1, 4, 3, 84, 36, 18, 12>();
+        same_bits::<3, 6, 5, 2, 2, 4, 1, 1, 0, 0, 5, 2, 90, 20, 24, 10>();
+        same_bits::<1, 5, 5, 2, 5, 5, 1, 1, 2, 2, 5, 5, 25, 50, 25, 25>();
+        same_bits::<2, 20, 3, 2, 1, 1, 1, 1, 0, 0, 20, 3, 120, 120, 2, 60>();
+        // Per-axis strides and TensorFlow's "same" (the odd padding row and column after the image).
+        same_bits::<1, 11, 6, 2, 10, 4, 2, 2, 4, 1, 6, 3, 66, 36, 40, 18>();
+        same_bits::<2, 6, 5, 3, 3, 3, 2, 1, 0, 1, 2, 5, 60, 30, 18, 10>();
+        same_bits::<2, 4, 5, 3, 2, 2, 1, 1, 0, 0, 4, 5, 40, 60, 8, 20>();
+        same_bits::<3, 9, 12, 2, 3, 3, 1, 2, 1, 0, 9, 6, 324, 108, 27, 54>();
     }
 }
