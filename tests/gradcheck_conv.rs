@@ -1,5 +1,6 @@
 //! Finite-difference checks, in f64, of whole generated CNNs (padding, TensorFlow's
-//! "same" padding, per-axis strides, non-square kernels and pools, depthwise convolutions, both pools, residual blocks, global average pooling,
+//! "same" padding, per-axis strides, non-square kernels and pools, residual blocks with
+//! and without shortcut branches, depthwise convolutions, both pools, residual blocks, global average pooling,
 //! flatten; parameter and
 //! input gradients), and their batched passes against the single-sample ones. The layers on
 //! their own are checked in `tests/gradcheck_layers.rs`.
@@ -110,6 +111,63 @@ staticnn::model! {
         flatten,
         dense(3),
     }
+}
+
+staticnn::model! {
+    /// ResNet-8 (MLPerf Tiny's image classifier) at reduced size: an identity block, then a
+    /// block that halves the image and widens it, whose shortcut is a strided 1×1
+    /// convolution (with a nested identity block inside it, to exercise nesting). `tanh`
+    /// where ResNet has ReLU: smooth, so no finite difference straddles a kink.
+    #[model(scalar = f64)]
+    struct ResNet {
+        input(3, 8, 8),
+        conv2d(4, 3, padding = same), tanh,
+        residual { conv2d(4, 3, padding = same), tanh, conv2d(4, 3, padding = same) }, tanh,
+        down: residual {
+            conv2d(6, 3, stride = 2, padding = same), tanh,
+            conv2d(6, 3, padding = same),
+        } shortcut {
+            conv2d(6, 1, stride = 2),
+            residual { conv2d(6, 1), tanh },
+        },
+        tanh,
+        avgpool(4),
+        flatten,
+        dense(3),
+    }
+}
+
+#[test]
+fn residual_shortcuts_match_finite_differences() {
+    let names: Vec<String> = {
+        let model = ResNet::new_boxed(Init::HeUniform, 1);
+        let mut names = Vec::new();
+        model.visit(&mut |t| names.push(t.name.to_string()));
+        names
+    };
+    // The block's layers, then its shortcut's, PyTorch-style keys.
+    assert_eq!(
+        names[6..],
+        ["down.0.weight", "down.0.bias", "down.2.weight", "down.2.bias", "down.shortcut.0.weight"]
+            .iter()
+            .chain(&["down.shortcut.0.bias", "down.shortcut.1.0.weight", "down.shortcut.1.0.bias"])
+            .chain(&["8.weight", "8.bias"])
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()[..]
+    );
+    // 4·8·8·27 + 2 · 4·8·8·36, then the down block 6·4·4·36 + 6·4·4·54, its shortcut
+    // 6·4·4·4 + 6·4·4·6, and the dense layer 6·3.
+    let (first, identity) = (4 * 64 * 27, 2 * 4 * 64 * 36);
+    let down = 6 * 16 * 36 + 6 * 16 * 54 + 6 * 16 * 4 + 6 * 16 * 6;
+    assert_eq!(ResNet::MACS, first + identity + down + 18);
+
+    let mut rng = StdRng::seed_from_u64(23);
+    let mut model = ResNet::new_boxed(Init::Uniform { low: -0.5, high: 0.5 }, 24);
+    let x = random::<{ 3 * 8 * 8 }, 2>(&mut rng, 1.0);
+    check_single_matches_batch(&*model, &x);
+    let worst = check_model(&mut *model, &SoftmaxCrossEntropy, &x, &[2, 0], &all_params::<ResNet>());
+    println!("ResNet with a strided shortcut: worst relative error {worst:e}");
+    assert!(worst <= BAR, "{worst:e}");
 }
 
 #[test]

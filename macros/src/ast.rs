@@ -25,7 +25,8 @@ pub struct ModelDecl {
     pub entries: Vec<Entry>,
 }
 
-/// One entry of the layer list: `hidden: dense(128)`, `relu`, `input(784)`, `residual { … }`.
+/// One entry of the layer list: `hidden: dense(128)`, `relu`, `input(784)`, `residual { … }`,
+/// `residual { … } shortcut { … }`.
 pub struct Entry {
     /// The optional name before a colon.
     pub name: Option<Ident>,
@@ -35,6 +36,8 @@ pub struct Entry {
     pub args: Option<Args>,
     /// A braced block of nested entries, if written.
     pub body: Option<Body>,
+    /// `shortcut { entry, … }` after the block: a `residual` block's shortcut branch.
+    pub shortcut: Option<(Ident, Body)>,
 }
 
 /// `( arg, … )`.
@@ -43,7 +46,8 @@ pub struct Args {
     pub list: Punctuated<Arg, Token![,]>,
 }
 
-/// `{ entry, … }`: the layers of a `residual` block (reported on any other layer).
+/// `{ entry, … }`: the layers of a `residual` block or of its shortcut (reported on any
+/// other layer).
 pub struct Body {
     pub brace: token::Brace,
     pub entries: Vec<Entry>,
@@ -191,15 +195,32 @@ impl Parse for Entry {
         } else {
             None
         };
-        let body = if input.peek(token::Brace) {
-            let content;
-            let brace = braced!(content in input);
-            let entries = parse_entries(&content)?;
-            Some(Body { brace, entries })
+        let body = if input.peek(token::Brace) { Some(input.parse()?) } else { None };
+        let shortcut = if input.peek(Ident) && input.peek2(token::Brace) {
+            let keyword: Ident = input.parse()?;
+            if keyword != "shortcut" {
+                return Err(syn::Error::new(
+                    keyword.span(),
+                    format_args!(
+                        "expected `,` between layers; a block of layers after `residual {{ … }}` is its \
+                         shortcut: `shortcut {{ … }}`, not `{keyword} {{ … }}`"
+                    ),
+                ));
+            }
+            Some((keyword, input.parse()?))
         } else {
             None
         };
-        Ok(Entry { name, kind, args, body })
+        Ok(Entry { name, kind, args, body, shortcut })
+    }
+}
+
+impl Parse for Body {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let content;
+        let brace = braced!(content in input);
+        let entries = parse_entries(&content)?;
+        Ok(Body { brace, entries })
     }
 }
 

@@ -102,7 +102,7 @@ fn macs(layers: &[Layer]) -> Option<usize> {
     layers.iter().try_fold(0usize, |n, l| {
         let own = match &l.op {
             Op::Layer(kind) => kind.macs(l.io())?,
-            Op::Residual(inner) => macs(inner)?,
+            Op::Residual(block) => macs(&block.main)?.checked_add(macs(&block.shortcut)?)?,
             Op::Flatten => 0,
         };
         n.checked_add(own)
@@ -125,11 +125,13 @@ fn walk<'l>(
     for OutputStep { layer: l, .. } in output_steps(layers) {
         let output = bytes(l.output, t)?;
         let live = match &l.op {
-            Op::Residual(inner) => {
+            Op::Residual(block) => {
                 // The block's input stays for the skip and its output is live from its
-                // start; its layers' locals end with it, after the sum.
+                // start; the shortcut's locals end once its result is copied into the
+                // output, the layers' with the block, after the sum.
                 let block_base = base.checked_add(previous)?.checked_add(output)?;
-                let inner_last = walk(inner, block_base, input, t, steps)?;
+                walk(&block.shortcut, block_base, input, t, steps)?;
+                let inner_last = walk(&block.main, block_base, input, t, steps)?;
                 block_base.checked_add(inner_last)?
             }
             _ => base.checked_add(previous)?.checked_add(output)?,

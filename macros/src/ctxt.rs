@@ -38,6 +38,12 @@ impl Ctxt {
         }
     }
 
+    /// The number of errors recorded so far: a check compares it before and after a part
+    /// to know whether that part reported anything.
+    pub fn count(&self) -> usize {
+        self.errors.as_ref().map_or(0, Vec::len)
+    }
+
     /// Whether nothing has been recorded so far.
     pub fn is_clean(&self) -> bool {
         self.errors.as_ref().is_none_or(Vec::is_empty)

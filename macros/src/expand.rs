@@ -220,6 +220,9 @@ struct Flow<'l> {
     dy: Grad,
     /// The flows of a `residual` block's layers.
     inner: Vec<Flow<'l>>,
+    /// The flows of a `residual` block's shortcut (none for the identity), whose input
+    /// gradient goes to the block's `skip_grad` field.
+    shortcut: Vec<Flow<'l>>,
 }
 
 /// Places the values of a list of layers that reads `input` (whose gradient goes to
@@ -234,11 +237,17 @@ fn plan<'l>(layers: &'l [Layer], input: Val, input_grad: Grad, output_grad: Grad
             _ if Some(k) == last => (Val::Cache(out_field(layer)), output_grad.clone()),
             _ => (Val::Cache(out_field(layer)), Grad::Cache(format_ident!("{}_grad", layer.field))),
         };
-        let inner = match &layer.op {
-            Op::Residual(inner) => plan(inner, x.clone(), dx.clone(), dy.clone()),
-            _ => Vec::new(),
+        let (inner, shortcut) = match &layer.op {
+            Op::Residual(block) => {
+                let skip_grad = Grad::Cache(skip_grad_field(layer));
+                let shortcut = plan(&block.shortcut, x.clone(), skip_grad, dy.clone());
+                (plan(&block.main, x.clone(), dx.clone(), dy.clone()), shortcut)
+            }
+            _ => (Vec::new(), Vec::new()),
         };
-        flows.push(Flow { layer, x: x.clone(), y: y.clone(), dx: dx.clone(), dy: dy.clone(), inner });
+        let flow =
+            Flow { layer, x: x.clone(), y: y.clone(), dx: dx.clone(), dy: dy.clone(), inner, shortcut };
+        flows.push(flow);
         (x, dx) = (y, dy);
     }
     flows
@@ -254,6 +263,12 @@ fn out_field(layer: &Layer) -> Ident {
     format_ident!("{}_out", layer.field)
 }
 
+/// The cache field holding the gradient with respect to a `residual` block's input through
+/// its shortcut.
+fn skip_grad_field(layer: &Layer) -> Ident {
+    format_ident!("{}_skip_grad", layer.field)
+}
+
 /// The cache field holding a layer's scratch memory.
 fn scratch_field(layer: &Layer) -> Ident {
     format_ident!("{}_scratch", layer.field)
@@ -265,10 +280,17 @@ fn summary_doc(model: &Model) -> String {
     fn list(doc: &mut String, layers: &[Layer]) {
         for l in layers {
             match &l.op {
-                Op::Residual(inner) => {
+                Op::Residual(block) if block.shortcut.is_empty() => {
                     doc.push_str(&format!(" → `{}` residual {{", l.label));
-                    list(doc, inner);
+                    list(doc, &block.main);
                     doc.push_str(" } (+ its input)");
+                }
+                Op::Residual(block) => {
+                    doc.push_str(&format!(" → `{}` residual {{", l.label));
+                    list(doc, &block.main);
+                    doc.push_str(" } + shortcut {");
+                    list(doc, &block.shortcut);
+                    doc.push_str(" }");
                 }
                 _ => doc.push_str(&format!(" → `{}` {}", l.label, l.describe())),
             }
@@ -385,6 +407,15 @@ impl<'m> Gen<'m> {
         for f in flows {
             let l = f.layer;
             self.cache_fields_of(&f.inner, fields);
+            self.cache_fields_of(&f.shortcut, fields);
+            if !f.shortcut.is_empty() {
+                let (grad, i) = (skip_grad_field(l), lit(l.input.len()));
+                let doc = format!(
+                    " Gradient of the loss with respect to the input of layer `{}` through its shortcut.",
+                    l.label
+                );
+                fields.extend(quote!(#[doc = #doc] pub #grad: #smatrix<#t, #i, BATCH>,));
+            }
             let o = lit(l.output.len());
             // The layer's own output field, unless its output lives elsewhere (in place).
             if let Some(out) = f.y.cache().filter(|out| **out == out_field(l)) {
@@ -491,7 +522,9 @@ impl<'m> Gen<'m> {
                 Op::Residual(_) => {
                     let (inner, fx) =
                         (self.forward_statements(&flow.inner), plan_output(&flow.inner).by_ref());
-                    quote_spanned!(l.span=> #inner #krate::residual::add(#x, #fx, &mut cache.#y);)
+                    let shortcut = self.forward_statements(&flow.shortcut);
+                    let sx = if flow.shortcut.is_empty() { x } else { plan_output(&flow.shortcut).by_ref() };
+                    quote_spanned!(l.span=> #inner #shortcut #krate::residual::add(#sx, #fx, &mut cache.#y);)
                 }
             });
         }
@@ -533,10 +566,18 @@ impl<'m> Gen<'m> {
                 }
                 Op::Residual(_) => {
                     let inner = self.backward_statements(&flow.inner, needs_dx);
+                    let shortcut = self.backward_statements(&flow.shortcut, needs_dx);
                     let dx = flow.dx.by_mut();
-                    let skip =
-                        needs_dx.then(|| quote_spanned!(l.span=> #krate::residual::add_grad(#dy, #dx);));
-                    quote!(#inner #skip)
+                    // The skip path's gradient: `dy` itself, or what the shortcut sent back.
+                    let skip = if flow.shortcut.is_empty() {
+                        dy
+                    } else {
+                        let field = skip_grad_field(l);
+                        quote!(&cache.#field)
+                    };
+                    let add =
+                        needs_dx.then(|| quote_spanned!(l.span=> #krate::residual::add_grad(#skip, #dx);));
+                    quote!(#inner #shortcut #add)
                 }
             });
         }

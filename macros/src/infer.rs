@@ -16,10 +16,10 @@ use quote::{ToTokens, format_ident, quote};
 use syn::{Attribute, Ident, LitStr, Path};
 
 use crate::args;
-use crate::ast::{Arg, Entry, ModelDecl};
+use crate::ast::{Arg, Body, Entry, ModelDecl};
 use crate::budget::{self, Budget};
 use crate::ctxt::Ctxt;
-use crate::ir::{Layer, Model, Op, Shape};
+use crate::ir::{Layer, Model, Op, Residual, Shape};
 use crate::layers;
 use crate::limits::{self, MAX_PARAMS};
 use crate::suggest;
@@ -127,8 +127,13 @@ impl Upstream<'_> {
         match (self.prev, self.parent) {
             (Some(p), _) => format!("{} produces {what}{shape}", p.describe_for_error()),
             (None, Some(block)) => {
-                let name = if block.named { format!("`{}`", block.label) } else { block.label.clone() };
-                format!("the input of the `residual` block {name} is {what}{shape}")
+                // A shortcut's layers have the pseudo-layer `block.shortcut` as their parent.
+                let (label, whose) = match block.label.strip_suffix(".shortcut") {
+                    Some(label) => (label, "the shortcut of "),
+                    None => (block.label.as_str(), ""),
+                };
+                let name = if block.named { format!("`{label}`") } else { label.to_string() };
+                format!("the input of {whose}the `residual` block {name} is {what}{shape}")
             }
             (None, None) => format!("the model's input is {what}{shape}"),
         }
@@ -297,6 +302,11 @@ impl Checker {
         let cx = &mut self.cx;
         if let Some(body) = &entry.body {
             cx.error(body.brace.span.join(), format_args!("`{}` takes no block", entry.kind));
+        } else if let Some((keyword, _)) = &entry.shortcut {
+            cx.error(
+                keyword.span(),
+                format_args!("only a `residual` block has a shortcut, not `{}`", entry.kind),
+            );
         }
         if let Some(infer) = layers::find(&name) {
             return infer(cx, entry, &from).map(|(kind, shape)| (Op::Layer(kind), shape));
@@ -350,27 +360,76 @@ impl Checker {
         }
         // The block's layers see the block as their parent (for labels and field names).
         let shape = from.shape;
-        let inner = self.sequence(&body.entries, shape, Some(block));
-        let produced = inner.last().map_or(shape, |l| l.output);
-        if inner.len() != body.entries.len() {
+        let main = self.sequence(&body.entries, shape, Some(block));
+        let produced = main.last().map_or(shape, |l| l.output);
+        let shortcut = match &entry.shortcut {
+            Some((keyword, body)) => Some((keyword, self.shortcut(keyword, body, block)?)),
+            None => None,
+        };
+        if main.len() != body.entries.len() {
             // A layer inside was rejected (and reported): its shape is unknown.
             return None;
         }
-        if produced != shape && shape.is_known() {
-            let culprit = inner.last().map(Layer::describe_for_error).unwrap_or_default();
+        let culprit = |layers: &[Layer]| layers.last().map(Layer::describe_for_error).unwrap_or_default();
+        let Some((keyword, shortcut)) = shortcut else {
+            if produced != shape && shape.is_known() {
+                self.cx.error(
+                    entry.kind.span(),
+                    format_args!(
+                        "a `residual` block must keep its input's shape, {shape}, but its layers turn it into \
+                         {produced} (the last is {}); its output is added to its input, so the shapes must \
+                         match, or give it a `shortcut {{ … }}` that makes {produced} too",
+                        culprit(&main)
+                    ),
+                );
+                return None;
+            }
+            if main.iter().all(|l| matches!(l.op, Op::Flatten)) {
+                return None;
+            }
+            return Some((Op::Residual(Residual { main, shortcut: Vec::new() }), shape));
+        };
+        let short = shortcut.last().map_or(shape, |l| l.output);
+        if short != produced && shape.is_known() {
             self.cx.error(
-                entry.kind.span(),
+                keyword.span(),
                 format_args!(
-                    "a `residual` block must keep its input's shape, {shape}, but its layers turn it into \
-                     {produced} (the last is {culprit}); its output is added to its input, so the shapes must match"
+                    "the shortcut of a `residual` block must produce what its layers produce, {produced} (the \
+                     last is {}), but it makes {short} (the last is {}); the two are added",
+                    culprit(&main),
+                    culprit(&shortcut)
                 ),
             );
             return None;
         }
-        if inner.iter().all(|l| matches!(l.op, Op::Flatten)) {
+        Some((Op::Residual(Residual { main, shortcut }), produced))
+    }
+
+    /// The layers of a `residual` block's `shortcut { … }`, labelled `block.shortcut.0`, …;
+    /// `None` if any was rejected (and reported).
+    fn shortcut(&mut self, keyword: &Ident, body: &Body, block: &Layer) -> Option<Vec<Layer>> {
+        if body.entries.is_empty() {
+            self.cx.error(
+                body.brace.span.join(),
+                "this `shortcut` is empty; leave it out for the identity, or put at least one layer in it",
+            );
             return None;
         }
-        Some((Op::Residual(inner), shape))
+        // The shortcut's layers see it as their parent: labels `block.shortcut.0`, fields
+        // `block_shortcut_0`, messages about "the input of the block's shortcut".
+        let parent = Layer {
+            label: format!("{}.shortcut", block.label),
+            named: block.named,
+            field: format_ident!("{}_shortcut", block.field),
+            span: keyword.span(),
+            op: Op::Flatten,
+            input: block.input,
+            output: block.input,
+        };
+        let before = self.cx.count();
+        let layers = self.sequence(&body.entries, block.input, Some(&parent));
+        // A layer that was reported may still have a guessed shape: compare nothing with it.
+        (layers.len() == body.entries.len() && self.cx.count() == before).then_some(layers)
     }
 }
 

@@ -64,7 +64,10 @@ impl Model<'_> {
         fn walk<'l>(layers: &'l [Layer], out: &mut Vec<&'l Layer>) {
             for l in layers {
                 match &l.op {
-                    Op::Residual(inner) => walk(inner, out),
+                    Op::Residual(block) => {
+                        walk(&block.main, out);
+                        walk(&block.shortcut, out);
+                    }
                     _ if l.has_params() => out.push(l),
                     _ => {}
                 }
@@ -164,8 +167,24 @@ pub enum Op {
     Layer(Box<dyn Kind>),
     /// An image seen as a flat vector: a change of shape only, no data moves.
     Flatten,
-    /// `y = x + f(x)`, `f` being the block's layers.
-    Residual(Vec<Layer>),
+    /// `y = s(x) + f(x)`: a `residual` block.
+    Residual(Residual),
+}
+
+/// A `residual` block: `y = s(x) + f(x)`, `f` being its layers and `s` its shortcut's
+/// (the identity without one).
+pub struct Residual {
+    /// The block's layers, `f`.
+    pub main: Vec<Layer>,
+    /// The shortcut's layers, `s`: empty for the identity.
+    pub shortcut: Vec<Layer>,
+}
+
+impl Residual {
+    /// The block's layers, then its shortcut's.
+    pub fn layers(&self) -> impl Iterator<Item = &Layer> {
+        self.main.iter().chain(&self.shortcut)
+    }
 }
 
 impl Layer {
@@ -195,7 +214,7 @@ impl Layer {
     /// Whether the layer or any layer inside it holds parameters.
     pub fn contains_params(&self) -> bool {
         match &self.op {
-            Op::Residual(inner) => inner.iter().any(Layer::contains_params),
+            Op::Residual(block) => block.layers().any(Layer::contains_params),
             _ => self.has_params(),
         }
     }
@@ -222,8 +241,14 @@ impl Layer {
         match &self.op {
             Op::Layer(kind) => kind.describe(self.io()),
             Op::Flatten => format!("flatten {i} → {o}"),
-            Op::Residual(inner) => {
-                format!("residual {i}, {} layer{}", inner.len(), if inner.len() == 1 { "" } else { "s" })
+            Op::Residual(block) => {
+                let layers = |n: usize| format!("{n} layer{}", if n == 1 { "" } else { "s" });
+                match block.shortcut.len() {
+                    0 => format!("residual {i}, {}", layers(block.main.len())),
+                    n => {
+                        format!("residual {i} → {o}, {}, shortcut of {}", layers(block.main.len()), layers(n))
+                    }
+                }
             }
         }
     }

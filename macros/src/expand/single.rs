@@ -23,7 +23,8 @@
 //! A local's storage ends with its block, and the optimiser starts it at its first write,
 //! so the stack holds only the step's input and output at any time (plus, inside a
 //! residual block, the block's input and output): what [`cost`](crate::cost) counts. A
-//! residual block copies its input into its output and adds its layers' result to it.
+//! residual block copies its input (or its shortcut's result) into its output and adds its
+//! layers' result to it.
 
 use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned};
@@ -89,11 +90,19 @@ impl Gen<'_> {
                     }
                 }
             }
-            Op::Residual(inner) => {
-                let (inner_body, inner_out) = self.forward_one(inner, input);
-                let skip = input.map_or(quote!(*x), |p| quote!(#p));
+            Op::Residual(block) => {
+                let (inner_body, inner_out) = self.forward_one(&block.main, input);
+                // The skip path first: the block's input, or its shortcut's output, in a
+                // block of its own so that the shortcut's locals end before the main path's.
+                let skip = if block.shortcut.is_empty() {
+                    let skip = input.map_or(quote!(*x), |p| quote!(#p));
+                    quote!(#h = #skip;)
+                } else {
+                    let (body, out) = self.forward_one(&block.shortcut, input);
+                    quote!({ #body #h = #out; })
+                };
                 let statements = quote_spanned! {l.span=>
-                    #h = #skip;
+                    #skip
                     {
                         #inner_body
                         #h += &#inner_out;

@@ -1,15 +1,18 @@
-//! Residual (skip) connections: a block whose output is added to its input, `y = x + f(x)`.
+//! Residual (skip) connections: a block whose output is added to its input, `y = x + f(x)`,
+//! or to its shortcut's output, `y = s(x) + f(x)`.
 //!
-//! The block's layers compute `f(x)` as usual, through the [`Layer`](super::Layer)
-//! protocol; the two functions here are the skip connection itself, called by the code
-//! `model!` generates. Backward runs the block's layers first, which write the gradient
-//! with respect to `x` through `f`, and `add_grad` then adds the skip path's share `dy`.
+//! The block's layers compute `f(x)` (and the shortcut's `s(x)`) as usual, through the
+//! [`Layer`](super::Layer) protocol; the two functions here are the skip connection itself,
+//! called by the code `model!` generates. Backward runs the block's layers first, which
+//! write the gradient with respect to `x` through `f`, and `add_grad` then adds the skip
+//! path's share: `dy` itself, or the gradient the shortcut's layers sent back.
 
 use nalgebra::SMatrix;
 
 use crate::scalar::Float;
 
-/// `y = x + fx`: the block's input plus its output `fx = f(x)`.
+/// `y = x + fx`: the block's input (or its shortcut's output) plus its layers' output
+/// `fx = f(x)`.
 #[doc(hidden)]
 #[inline]
 pub fn add<T: Float, const R: usize, const B: usize>(
@@ -22,8 +25,8 @@ pub fn add<T: Float, const R: usize, const B: usize>(
     }
 }
 
-/// `dx += dy`: adds the skip path's gradient to `dx`, which holds the gradient that flowed
-/// back through the block's layers.
+/// `dx += dy`: adds the skip path's gradient `dy` to `dx`, which holds the gradient that
+/// flowed back through the block's layers.
 #[doc(hidden)]
 #[inline]
 pub fn add_grad<T: Float, const R: usize, const B: usize>(dy: &SMatrix<T, R, B>, dx: &mut SMatrix<T, R, B>) {
