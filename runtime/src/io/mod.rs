@@ -33,6 +33,7 @@ mod atomic;
 mod codec;
 #[cfg(test)]
 mod tests;
+pub mod tflite;
 mod weights_error;
 
 use std::fs::{self, File};

@@ -49,9 +49,9 @@ use crate::scalar::Float;
 /// positions. The padding after the image follows from `OH` and `OW`: with PyTorch's
 /// symmetric padding `OH = (H + 2·PH − KH)/SH + 1` (rows that the stride leaves over are not
 /// used), and TensorFlow's `"same"` padding, which puts the odd row of padding below, is
-/// `OH = ⌈H/SH⌉` with `PH` half the total, rounded down; likewise for columns
-/// ([`window_axis`] states the rule). [`CHECK`](Self::CHECK) asserts
-/// all of them.
+/// `OH = ⌈H/SH⌉` with `PH` half the total, rounded down; likewise for columns. So `OH`
+/// must satisfy `(OH − 1)·SH + KH ≤ H + 2·PH + 1` (at most one more row of padding below
+/// than above) and `OH·SH + KH > H + 2·PH`. [`CHECK`](Self::CHECK) asserts all of them.
 ///
 /// As a [`Layer`] its gradients are a `Conv2d` of the same shape and its scratch is a
 /// [`Conv2dScratch<T, L, K, OC>`](Conv2dScratch), the im2col buffers of a batch; the single
