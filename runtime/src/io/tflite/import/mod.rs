@@ -20,6 +20,8 @@ use super::graph::{DType, Graph, Op, OperatorInfo, Options, TensorInfo};
 use super::{ImportError, Imported, ImportedTensor, Layer};
 
 mod operators;
+#[cfg(test)]
+mod tests;
 
 /// An entry being built, with the weights of a layer that has them (named once the entry's
 /// place in the model is known).

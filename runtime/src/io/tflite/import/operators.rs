@@ -7,7 +7,9 @@ use std::vec::Vec;
 
 use super::{Entry, Layout, Params, Walker, layout, tensor, wrong_options};
 use crate::io::tflite::ImportError;
-use crate::io::tflite::graph::{Activation, DType, Op, OperatorInfo, Options, Padding, TensorInfo};
+use crate::io::tflite::graph::{
+    Activation, DType, Op, OperatorInfo, Options, Padding, TensorInfo, WeightsFormat,
+};
 
 impl Walker<'_> {
     /// The entries of one operator from `x` to `y`, in order.
@@ -127,7 +129,15 @@ impl Walker<'_> {
                 }
                 Activation::None
             }
-            (Op::FullyConnected, &Options::FullyConnected { activation, .. }) => {
+            (Op::FullyConnected, &Options::FullyConnected { activation, keep_num_dims, weights_format }) => {
+                if weights_format != WeightsFormat::Default {
+                    return Err(unsupported(format!("the weights format {weights_format:?}")));
+                }
+                if keep_num_dims && matches!(x_layout, Layout::Image { .. }) {
+                    return Err(unsupported(
+                        "keep_num_dims on an image (a per-position dense layer)".to_string(),
+                    ));
+                }
                 let (filter, shape) = self.constant(op, 1)?;
                 let &[o, i] = shape.as_slice() else {
                     return Err(unsupported(format!("weights of shape {shape:?}")));
