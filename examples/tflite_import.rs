@@ -7,13 +7,19 @@
 //! cargo run --example tflite_import -- data/mlperf-tiny/kws_ref_model_float32.tflite \
 //!     --name Kws --weights kws.safetensors
 //! ```
+//!
+//! With `--bake` the declaration names the weights file (`#[model(weights =
+//! "kws.safetensors")]`), so that the model is compiled with its weights in read-only memory
+//! (`Kws::TRAINED`): how `examples/cortex-m4/run.sh` builds the networks for the Cortex-M4.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use staticnn::io::tflite;
 
-const USAGE: &str = "usage: tflite_import MODEL.tflite [--name STRUCT] [--weights OUT.safetensors]";
+const USAGE: &str = "usage: tflite_import MODEL.tflite [--name STRUCT] [--weights OUT.safetensors [--bake]]\n\
+    --bake: declare the weights in the printed model (`#[model(weights = \"OUT.safetensors\")]`, by \
+    file name: keep the declaration beside the weights)";
 
 fn main() -> ExitCode {
     match run() {
@@ -28,6 +34,7 @@ fn main() -> ExitCode {
 fn run() -> Result<(), String> {
     use lexopt::prelude::*;
     let (mut model, mut name, mut weights) = (None::<PathBuf>, "Model".to_string(), None::<PathBuf>);
+    let mut bake = false;
     let mut args = lexopt::Parser::from_env();
     while let Some(arg) = args.next().map_err(|e| e.to_string())? {
         match arg {
@@ -35,6 +42,7 @@ fn run() -> Result<(), String> {
                 name = args.value().map_err(|e| e.to_string())?.string().map_err(|e| e.to_string())?
             }
             Long("weights") => weights = Some(args.value().map_err(|e| e.to_string())?.into()),
+            Long("bake") => bake = true,
             Long("help") | Short('h') => {
                 println!("{USAGE}");
                 return Ok(());
@@ -45,7 +53,12 @@ fn run() -> Result<(), String> {
     }
     let model = model.ok_or(USAGE)?;
     let imported = tflite::import_file(&model).map_err(|e| format!("{}: {e}", model.display()))?;
-    print!("{}", imported.declaration(&name));
+    let file_name = weights.as_ref().and_then(|w| w.file_name()).and_then(|f| f.to_str());
+    match (bake, file_name) {
+        (false, _) => print!("{}", imported.declaration(&name)),
+        (true, Some(file)) => print!("{}", imported.baked_declaration(&name, file)),
+        (true, None) => return Err(format!("--bake needs --weights FILE.safetensors; {USAGE}")),
+    }
     eprintln!("{} parameters in {} tensors", imported.parameter_count(), imported.tensors.len());
     if let Some(path) = weights {
         imported.save_safetensors(&path).map_err(|e| e.to_string())?;

@@ -8,6 +8,15 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+# The MLPerf Tiny programs bake the networks as the TensorFlow Lite importer declares them:
+# the declarations and weights are written here, by the host toolchain, before the build.
+mkdir -p target/mlperf
+for network in ad:Ad:ad01_fp32 ic:Ic:pretrainedResnet kws:Kws:kws_ref_model_float32 vww:Vww:vww_96_float; do
+    IFS=: read -r name struct file <<< "$network"
+    (cd ../.. && cargo run --quiet --example tflite_import -- "data/mlperf-tiny/$file.tflite" --name "$struct" \
+        --weights "examples/cortex-m4/target/mlperf/$name.safetensors" --bake) > "target/mlperf/$name.rs"
+done
+
 # Debian's compiler (bookworm's rustc-web: 1.96.0 on 2026-12-02) and its cargo, by full
 # path: the rustup proxies come first on PATH. RUSTC_BOOTSTRAP=1 allows -Zbuild-std (see
 # .cargo/config.toml); warnings in this crate and the library are errors, as clippy's are
@@ -23,7 +32,8 @@ for tool in "$RUSTC" "$cargo" qemu-system-arm ld.lld; do
 done
 
 programs=("$@")
-[ ${#programs[@]} -gt 0 ] || programs=(mnist mnist_profile mnist_cnn residual_budget train_xor train_digits)
+[ ${#programs[@]} -gt 0 ] ||
+    programs=(mnist mnist_profile mnist_cnn residual_budget train_xor train_digits mlperf_ad mlperf_ic mlperf_kws mlperf_vww)
 
 "$cargo" build --release --ignore-rust-version --bins
 elf_dir=target/thumbv7em-none-eabihf/release

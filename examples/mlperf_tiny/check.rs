@@ -10,6 +10,10 @@ use std::path::{Path, PathBuf};
 use staticnn::io::tflite;
 use staticnn::prelude::*;
 
+#[path = "inputs.rs"]
+mod inputs;
+pub use inputs::Inputs;
+
 /// The samples the fixture script recorded for each network.
 pub const SAMPLES: usize = 100;
 
@@ -40,35 +44,6 @@ pub const NETWORKS: [Network; 4] = [
     },
     Network { name: "vww", index: 3, file: "vww_96_float.tflite", outputs: "vww_float_outputs.f32" },
 ];
-
-/// The fixture generator: xorshift32 from `0x9E3779B9 ^ index·0x85EBCA6B`, each value
-/// `((state >> 8) / 2²⁴)·2 − 1`, in TensorFlow's NHWC order.
-pub struct Inputs(u32);
-
-impl Inputs {
-    pub fn new(index: u32) -> Self {
-        Inputs(0x9E37_79B9 ^ index.wrapping_mul(0x85EB_CA6B))
-    }
-
-    pub fn next(&mut self) -> f32 {
-        let s = &mut self.0;
-        *s ^= *s << 13;
-        *s ^= *s >> 17;
-        *s ^= *s << 5;
-        ((*s >> 8) as f32 / 16_777_216.0) * 2.0 - 1.0
-    }
-
-    /// The next sample, `hwc` values in NHWC order written into `chw` in CHW order (`c`
-    /// channels of `hw` positions; `c = 1` for a flat input).
-    pub fn sample_into(&mut self, c: usize, chw: &mut [f32]) {
-        let hw = chw.len() / c;
-        for p in 0..hw {
-            for ch in 0..c {
-                chw[ch * hw + p] = self.next();
-            }
-        }
-    }
-}
 
 /// Reads a raw little-endian `f32` file of the fixtures.
 pub fn read_f32(path: &Path) -> Result<Vec<f32>, String> {

@@ -198,13 +198,18 @@ fn check_flash(cx: &mut Ctxt, model: &Model, flash: Limit, total: usize) {
     cx.error(layer.span, message);
 }
 
-/// The `ram` budget: on the first layer whose live bytes, with the frame overhead, exceed it.
+/// The `ram` budget: on the first layer whose live bytes, with the frame overhead and the
+/// returned output, exceed it.
 fn check_ram(cx: &mut Ctxt, model: &Model, ram: Limit, needed: usize) {
     if needed <= ram.bytes {
         return;
     }
     let Some(steps) = cost::forward_steps(model) else { return };
-    let Some(step) = steps.iter().find(|s| s.live.saturating_add(FORWARD_FRAME_OVERHEAD) > ram.bytes) else {
+    // The slot the caller receives the output in is live throughout, beside the frames.
+    let output =
+        model.layers.last().map_or(model.input, |l| l.output).len().saturating_mul(model.scalar_bytes());
+    let fixed = FORWARD_FRAME_OVERHEAD.saturating_add(output);
+    let Some(step) = steps.iter().find(|s| s.live.saturating_add(fixed) > ram.bytes) else {
         return;
     };
     let mut by_size: Vec<&Step> = steps.iter().collect();
@@ -214,12 +219,13 @@ fn check_ram(cx: &mut Ctxt, model: &Model, ram: Limit, needed: usize) {
     let ident = model.ident;
     let message = format!(
         "model `{ident}` needs {} bytes of RAM for one inference (`{ident}::RAM_BYTES`), over its ram budget \
-         of {}: {} bytes of activations at the peak, input included (`{ident}::ACTIVATION_BYTES`), and \
-         {FORWARD_FRAME_OVERHEAD} of stack frames; {} bytes are live while this layer runs; the layers \
-         holding the most: {largest}",
+         of {}: {} bytes of activations at the peak, input included (`{ident}::ACTIVATION_BYTES`), {} for \
+         the output it returns and {FORWARD_FRAME_OVERHEAD} of stack frames; {} bytes are live while this \
+         layer runs; the layers holding the most: {largest}",
         grouped(needed),
         ram.describe(),
-        grouped(needed.saturating_sub(FORWARD_FRAME_OVERHEAD)),
+        grouped(needed.saturating_sub(fixed)),
+        grouped(output),
         grouped(step.live),
     );
     cx.error(step.layer.span, message);

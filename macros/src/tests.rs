@@ -267,18 +267,21 @@ fn costs_of(source: &str) -> crate::cost::Costs {
 #[test]
 fn cost_formulas_on_known_models() {
     use crate::cost::{Costs, FORWARD_FRAME_OVERHEAD as F};
-    let costs = |param_bytes, macs, activation_bytes, stack: usize| Costs {
-        param_bytes,
-        macs,
-        activation_bytes,
-        forward_stack_bytes: stack + F,
-        ram_bytes: activation_bytes + F,
-    };
+    // `RAM_BYTES`: the input and `forward`'s stack (which holds the output as a local), and
+    // the caller's slot for the output.
+    let costs =
+        |param_bytes, macs, activation_bytes: usize, stack: usize, input: usize, output: usize| Costs {
+            param_bytes,
+            macs,
+            activation_bytes,
+            forward_stack_bytes: stack + F,
+            ram_bytes: input + stack + F + output,
+        };
     // 784·128 + 128 + 128·10 + 10 = 101 770 `f32`s; 784·128 + 128·10 multiply-adds. At the
     // end the input (3 136 bytes), the hidden vector (512, `relu` applied in place) and the
-    // logits (40) are live; `forward`'s own stack holds the hidden vector.
+    // logits (40) are live; `forward`'s own stack holds the hidden vector and the logits.
     let mnist = costs_of("struct A { input(784), dense(128), relu, dense(10) }");
-    assert_eq!(mnist, costs(407_080, 101_632, 3_136 + 512 + 40, 512));
+    assert_eq!(mnist, costs(407_080, 101_632, 3_136 + 512 + 40, 512 + 40, 3_136, 40));
 
     // Parameters: 16·9 + 16, 32·16·9 + 32, 1 568·128 + 128, 128·10 + 10 = 206 922.
     // MACs: 16·28·28 · 1·9, 32·14·14 · 16·9, 1 568·128, 128·10.
@@ -289,20 +292,20 @@ fn cost_formulas_on_known_models() {
          conv2d(32, 3, padding = 1), relu, maxpool(2), flatten, dense(128), relu, dense(10) }",
     );
     let peak = 4 * (12_544 + 3_136);
-    assert_eq!(cnn, costs(206_922 * 4, 112_896 + 903_168 + 200_704 + 1_280, 3_136 + peak, peak));
+    assert_eq!(cnn, costs(206_922 * 4, 112_896 + 903_168 + 200_704 + 1_280, 3_136 + peak, peak, 3_136, 40));
 
     // Inside the block: the input (16), the first `dense` output (32), the block's output
     // slot (32, a copy of its input, live from the block's start), then its `dense` output
     // (32, `relu` in place); they end with the block, before the last `dense`.
     let residual = costs_of("struct A { input(4), dense(8), residual { dense(8), relu }, dense(2) }");
-    assert_eq!(residual, costs((40 + 72 + 18) * 4, 32 + 64 + 16, 16 + 3 * 32, 3 * 32));
+    assert_eq!(residual, costs((40 + 72 + 18) * 4, 32 + 64 + 16, 16 + 3 * 32, 3 * 32, 16, 8));
 
     // `f64`, a block reading the caller's input (256 bytes) and producing the model's output:
     // its output slot and the convolution's output, 256 each.
     let last = costs_of(
         "#[model(scalar = f64)] struct A { input(2, 4, 4), residual { conv2d(2, 3, padding = 1), relu } }",
     );
-    assert_eq!(last, costs((2 * 2 * 9 + 2) * 8, 32 * 2 * 9, 3 * 256, 2 * 256));
+    assert_eq!(last, costs((2 * 2 * 9 + 2) * 8, 32 * 2 * 9, 3 * 256, 2 * 256, 256, 256));
 }
 
 /// Budgets are reported once, on the layer that crosses them, naming the total, the
@@ -322,10 +325,10 @@ fn budget_errors_land_on_the_crossing_layer() {
     // 401 920 bytes fit, the last layer's 5 160 do not.
     let errors = errors_of(&mlp("flash = 405000"));
     assert!(errors.len() == 1 && errors[0].contains("up to this layer take 407 080"), "{errors:?}");
-    assert!(errors_of(&mlp("ram = \"4K\"")).is_empty());
+    assert!(errors_of(&mlp("ram = 4112")).is_empty());
     let errors = errors_of(&mlp("ram = \"3K\""));
     assert!(
-        errors.len() == 1 && errors[0].starts_with("model `A` needs 4 072 bytes of RAM for one inference"),
+        errors.len() == 1 && errors[0].starts_with("model `A` needs 4 112 bytes of RAM for one inference"),
         "{errors:?}"
     );
     for bad in ["", "flash = \"\"", "flash = \"12X\"", "flash = -3", "ram = 0", "rom = \"1K\"", "flash = x"] {

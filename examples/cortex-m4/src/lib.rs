@@ -9,7 +9,8 @@
 //! - [`free_stack`]: how much stack lies unused below the caller, for painting, and
 //!   [`painted_stack`], a call measured that way;
 //! - [`Budget`] (`budget!(Model)`): a model's compile-time constants, printed next to what
-//!   is measured.
+//!   is measured;
+//! - [`mlperf`]: the run of an MLPerf Tiny network against TensorFlow Lite's outputs.
 //!
 //! The programs themselves are in `src/bin/`; what they compute comes from the shared
 //! deployable library, `examples/embedded` (`staticnn_embedded`).
@@ -25,6 +26,8 @@ use cortex_m_rt::exception;
 use cortex_m_semihosting::{debug, hio};
 
 pub use cortex_m_rt::entry;
+
+pub mod mlperf;
 
 /// Text output to the host's stdout through semihosting.
 pub struct Console(hio::HostStream);
@@ -159,6 +162,10 @@ pub fn free_stack() -> usize {
 
 /// Runs `f` on a painted stack (all free RAM below the caller, SysTick masked meanwhile) and
 /// returns its result and the bytes of stack it used (see `staticnn_embedded::stack`).
+///
+/// Keep `R` small (a model's output of a few dozen bytes): the painting routine holds it in its
+/// own frame, inside the 256-byte margin [`free_stack`] leaves above the static data; consume a
+/// large output inside `f` instead (`|| { let y = model.forward(x); black_box(&y); }`).
 #[inline(always)]
 pub fn painted_stack<R>(f: impl FnOnce() -> R) -> (R, usize) {
     let region = free_stack();

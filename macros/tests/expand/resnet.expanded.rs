@@ -244,10 +244,10 @@ const _: () = {
         pub const MACS: usize = 944;
         /// 320 bytes: the peak of the activations live at once during one single-sample `forward`, its input included. Each layer writes its output in place into a local that lives until the next layer has read it, so while a layer runs the caller's input, the layer's input and its output are live (inside a `residual` block also the block's input and output); element-wise activations update their input in place and hold nothing of their own. `forward` takes no scratch memory (the patch matrices of convolutions are only in the training cache). `RAM_BYTES` adds the frames.
         pub const ACTIVATION_BYTES: usize = 320;
-        /// 576 bytes: an estimate of the stack `forward` itself uses in an optimised build, meant as an upper bound: the peak of `ACTIVATION_BYTES` without the caller's input and the returned output, plus 384 bytes for frames, saved registers and the kernels' locals (the macro's `FORWARD_FRAME_OVERHEAD`). An unoptimised build makes more copies and uses more.
+        /// 576 bytes: an estimate of the stack `forward` itself uses in an optimised build, meant as an upper bound: the peak of `ACTIVATION_BYTES` without the caller's input (the output counted as a local of `forward`'s, which the compiler may build in place of the returned value or copy into it), plus 384 bytes for frames, saved registers and the kernels' locals (the macro's `FORWARD_FRAME_OVERHEAD`). An unoptimised build makes more copies and uses more.
         pub const FORWARD_STACK_BYTES: usize = 576;
-        /// 704 bytes: the RAM one inference needs, its input included: `ACTIVATION_BYTES` plus the 384 bytes of frames of `FORWARD_STACK_BYTES`. What a `ram` budget bounds; add the statics of your program (`.data`, `.bss`) for the whole RAM.
-        pub const RAM_BYTES: usize = 704;
+        /// 716 bytes: the RAM one inference needs: its input, `FORWARD_STACK_BYTES` and the output `forward` returns into. What a `ram` budget bounds; add the statics of your program (`.data`, `.bss`) for the whole RAM.
+        pub const RAM_BYTES: usize = 716;
     }
     /// SAFETY: every field is a `Zeroable` layer, so the all-zero struct is valid.
     #[automatically_derived]

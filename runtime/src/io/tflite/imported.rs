@@ -53,9 +53,24 @@ impl Imported {
     /// source file, or write it next to the weights with the converter
     /// (`cargo run --example tflite_import`).
     pub fn declaration(&self, name: &str) -> String {
+        self.render(name, None)
+    }
+
+    /// [`declaration`](Self::declaration) with the weights baked in at compile time:
+    /// `#[model(weights = "weights_file")]`, the file written by
+    /// [`save_safetensors`](Self::save_safetensors) (a relative path is resolved from the
+    /// directory of the source file that holds the declaration).
+    pub fn baked_declaration(&self, name: &str, weights_file: &str) -> String {
+        self.render(name, Some(weights_file))
+    }
+
+    fn render(&self, name: &str, weights_file: Option<&str>) -> String {
         let input: Vec<String> = self.input.iter().map(ToString::to_string).collect();
-        let mut out =
-            format!("staticnn::model! {{\n    pub struct {name} {{\n        input({}),\n", input.join(", "));
+        let mut out = String::from("staticnn::model! {\n");
+        if let Some(file) = weights_file {
+            out.push_str(&format!("    #[model(weights = {file:?})]\n"));
+        }
+        out.push_str(&format!("    pub struct {name} {{\n        input({}),\n", input.join(", ")));
         write_layers(&mut out, &self.layers, 2);
         out.push_str("    }\n}\n");
         out
