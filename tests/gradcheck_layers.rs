@@ -17,8 +17,8 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use staticnn::prelude::*;
 use staticnn::{
-    AvgPool2d, Conv2d, Dense, DepthwiseConv2d, GlobalAvgPool, Identity, LeakyRelu, MaxPool2d, Relu, Relu6,
-    Sigmoid, Softmax, Tanh,
+    AvgPool2d, Clamp, Conv2d, Dense, DepthwiseConv2d, GlobalAvgPool, Identity, LeakyRelu, MaxPool2d, Relu,
+    Relu6, Sigmoid, Softmax, Tanh,
 };
 
 #[path = "common/gradcheck.rs"]
@@ -399,6 +399,8 @@ fn activations_match_finite_differences() {
             check_plain::<_, 6, 6>("relu", Relu, 3.0, 31),
             // Inputs up to ±8 cross both kinks.
             check_plain::<_, 6, 6>("relu6", Relu6, 8.0, 38),
+            // A range inside the inputs' ±2: both ends crossed.
+            check_plain::<_, 6, 6>("clamp", Clamp(-1.0, 0.5), 2.0, 39),
             check_plain::<_, 6, 6>("leaky_relu", LeakyRelu(0.1), 3.0, 32),
             check_plain::<_, 6, 6>("sigmoid", Sigmoid, 3.0, 33),
             check_plain::<_, 6, 6>("tanh", Tanh, 3.0, 34),

@@ -51,8 +51,8 @@ pub use io::{
 #[doc(hidden)]
 pub use layers::residual;
 pub use layers::{
-    AvgPool2d, Conv2d, Conv2dScratch, Dense, DepthwiseConv2d, Elementwise, GlobalAvgPool, Identity, Layer,
-    LeakyRelu, MaxPool2d, Relu, Relu6, Sigmoid, Softmax, Tanh,
+    AvgPool2d, Clamp, Conv2d, Conv2dScratch, Dense, DepthwiseConv2d, Elementwise, GlobalAvgPool, Identity,
+    Layer, LeakyRelu, MaxPool2d, Relu, Relu6, Sigmoid, Softmax, Tanh,
 };
 pub use model::Model;
 pub use params::{Parameters, Storage, Tensor, TensorMut, TensorName, TensorShape};

@@ -1,5 +1,6 @@
-//! The activations — `relu`, `relu6`, `leaky_relu(α)`, `sigmoid`, `tanh`, `identity` — and the
-//! `softmax` inference head: parameterless runtime layers that keep their input's shape.
+//! The activations — `relu`, `relu6`, `clamp(min, max)`, `leaky_relu(α)`, `sigmoid`, `tanh`,
+//! `identity` — and the `softmax` inference head: parameterless runtime layers that keep
+//! their input's shape.
 
 use quote::quote;
 
@@ -14,14 +15,16 @@ use crate::ir::{Io, Shape};
 struct Activation {
     /// The DSL name (`leaky_relu`).
     name: &'static str,
-    /// `leaky_relu`'s negative slope.
-    slope: Option<f64>,
+    /// The arguments of the runtime type's constructor: `leaky_relu`'s negative slope,
+    /// `clamp`'s range; none for the others.
+    args: Vec<f64>,
 }
 
 /// The activations, by DSL name. Each is the runtime type of the same name in camel case
 /// (`leaky_relu` is `LeakyRelu`), an `Elementwise` (or, for `softmax`, a `Layer`) of the
 /// runtime crate.
-pub const NAMES: &[&str] = &["relu", "relu6", "leaky_relu", "sigmoid", "tanh", "identity", "softmax"];
+pub const NAMES: &[&str] =
+    &["relu", "relu6", "clamp", "leaky_relu", "sigmoid", "tanh", "identity", "softmax"];
 
 /// `leaky_relu` → `LeakyRelu`.
 fn camel_case(name: &str) -> String {
@@ -34,16 +37,18 @@ fn camel_case(name: &str) -> String {
     out
 }
 
-/// Any activation; `leaky_relu` takes its slope, the others nothing, and `softmax` needs a
-/// flat input.
+/// Any activation; `leaky_relu` takes its slope, `clamp` its range, the others nothing, and
+/// `softmax` needs a flat input.
 pub fn infer(cx: &mut Ctxt, entry: &Entry, from: &Upstream) -> Option<(Box<dyn Kind>, Shape)> {
     let written = entry.kind.to_string();
     let name = *NAMES.iter().find(|n| **n == written)?;
-    let slope = if name == "leaky_relu" {
-        Some(leaky_slope(cx, entry)?)
-    } else {
-        args::no_arguments(cx, entry);
-        None
+    let args = match name {
+        "leaky_relu" => vec![leaky_slope(cx, entry)?],
+        "clamp" => clamp_range(cx, entry)?,
+        _ => {
+            args::no_arguments(cx, entry);
+            Vec::new()
+        }
     };
     if name == "softmax" && matches!(from.shape, Shape::Image { .. }) {
         cx.error(
@@ -51,7 +56,35 @@ pub fn infer(cx: &mut Ctxt, entry: &Entry, from: &Upstream) -> Option<(Box<dyn K
             format_args!("`softmax` needs a flat input, but {}; insert `flatten` before it", from.describe()),
         );
     }
-    Some((Box::new(Activation { name, slope }), from.shape))
+    Some((Box::new(Activation { name, args }), from.shape))
+}
+
+/// The range of `clamp(min, max)`: two finite numbers, `min < max`.
+fn clamp_range(cx: &mut Ctxt, entry: &Entry) -> Option<Vec<f64>> {
+    const USAGE: &str = "`clamp` takes its range, `clamp(min, max)`, e.g. `clamp(-1, 1)`";
+    let Some(list) = &entry.args else {
+        cx.error(entry.kind.span(), USAGE);
+        return None;
+    };
+    let [min, max] = list.list.iter().collect::<Vec<_>>()[..] else {
+        cx.error(list.paren.span.join(), USAGE);
+        return None;
+    };
+    if let Some(arg) = [min, max].into_iter().find(|a| a.key.is_some() || a.arrow.is_some()) {
+        cx.error(arg.span(), USAGE);
+        return None;
+    }
+    let lo = args::float(cx, &min.value, USAGE, "the lower end of `clamp`");
+    let hi = args::float(cx, &max.value, USAGE, "the upper end of `clamp`");
+    let (lo, hi) = (lo?, hi?);
+    if lo >= hi {
+        cx.error(
+            list.paren.span.join(),
+            format_args!("`clamp({lo}, {hi})` is an empty range: the lower end must be below the upper"),
+        );
+        return None;
+    }
+    Some(vec![lo, hi])
 }
 
 /// The negative slope of `leaky_relu(α)` (PyTorch's default 0.01 when omitted).
@@ -71,12 +104,16 @@ fn leaky_slope(cx: &mut Ctxt, entry: &Entry) -> Option<f64> {
 
 impl Kind for Activation {
     fn describe(&self, _io: Io) -> String {
-        self.name.to_string()
+        match (self.name, &self.args[..]) {
+            ("clamp", [min, max]) => format!("clamp({min}, {max})"),
+            (name, _) => name.to_string(),
+        }
     }
 
     fn runtime(&self, _io: Io) -> Runtime {
         let mut runtime = Runtime::unit(camel_case(self.name), Vec::new());
-        runtime.constructor = self.slope.map(|slope| quote!((#slope)));
+        let args = &self.args;
+        runtime.constructor = (!args.is_empty()).then(|| quote!((#(#args),*)));
         runtime
     }
 

@@ -1,6 +1,7 @@
 //! Activation layers: element-wise nonlinearities and the column-wise softmax.
 //!
-//! Each activation is a small value (a unit struct, or [`LeakyRelu`] with its slope) and a
+//! Each activation is a small value (a unit struct, [`LeakyRelu`] with its slope, [`Clamp`]
+//! with its range) and a
 //! [`Layer`] from `N` to `N` values for every `N` and scalar type. The element-wise ones
 //! implement [`Elementwise`], `f(x)` and `f'(x)`, and get the layer from it. Backward
 //! receives both the layer's input and its output, so each uses whichever is cheaper.
@@ -109,6 +110,31 @@ impl Elementwise for Relu6 {
     #[inline(always)]
     fn df<T: Float>(&self, x: T, _y: T) -> T {
         if x > T::ZERO && x < T::of(6.0) { T::ONE } else { T::ZERO }
+    }
+}
+
+/// `x` clamped to `[min, max]` (`Clamp(min, max)`): PyTorch's `nn.Hardtanh(min, max)`,
+/// TensorFlow Lite's `RELU_N1_TO_1` as `Clamp(-1.0, 1.0)`; [`Relu6`] is `Clamp(0.0, 6.0)`.
+/// The derivative is 1 strictly inside the range and 0 outside it and at its ends, as in
+/// PyTorch. NaN passes through.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Clamp(pub f64, pub f64);
+
+impl Elementwise for Clamp {
+    #[inline(always)]
+    fn f<T: Float>(&self, x: T) -> T {
+        let (min, max) = (T::of(self.0), T::of(self.1));
+        if x < min {
+            min
+        } else if x > max {
+            max
+        } else {
+            x
+        }
+    }
+    #[inline(always)]
+    fn df<T: Float>(&self, x: T, _y: T) -> T {
+        if x > T::of(self.0) && x < T::of(self.1) { T::ONE } else { T::ZERO }
     }
 }
 

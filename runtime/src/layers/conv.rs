@@ -270,7 +270,8 @@ impl<
 
     /// Whether this is a pointwise convolution (1 × 1, stride 1, no padding), whose image is
     /// its own `L × K` patch matrix.
-    const POINTWISE: bool = KH == 1 && KW == 1 && SH == 1 && SW == 1 && PH == 0 && PW == 0 && OH == H && OW == W;
+    const POINTWISE: bool =
+        KH == 1 && KW == 1 && SH == 1 && SW == 1 && PH == 0 && PW == 0 && OH == H && OW == W;
 
     /// A pointwise convolution of one image: each output channel its bias plus `X · W`, `X`
     /// the image seen as its `L × C` patch matrix (column `c` is channel `c`).
@@ -466,7 +467,8 @@ impl<
     ///   per image against 227–308 µs with the blocks, three runs each.
     fn forward_one_into(&self, x: &SVector<T, IN>, y: &mut SVector<T, OUT>) {
         let () = Self::CHECK;
-        if let (true, Ok(x), Ok(y)) = (Self::POINTWISE, bytemuck::try_cast_ref(x), bytemuck::try_cast_mut(y)) {
+        if let (true, Ok(x), Ok(y)) = (Self::POINTWISE, bytemuck::try_cast_ref(x), bytemuck::try_cast_mut(y))
+        {
             return self.pointwise(x, y);
         }
         let (x, out) = (x.as_slice(), y.as_mut_slice());

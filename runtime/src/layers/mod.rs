@@ -15,7 +15,7 @@ pub mod residual;
 use nalgebra::{SMatrix, SVector};
 
 pub use self::activation::{
-    Elementwise, Identity, LeakyRelu, Relu, Relu6, Sigmoid, Softmax, Tanh, softmax_into,
+    Clamp, Elementwise, Identity, LeakyRelu, Relu, Relu6, Sigmoid, Softmax, Tanh, softmax_into,
 };
 pub use self::conv::{Conv2d, Conv2dScratch};
 pub use self::dense::Dense;

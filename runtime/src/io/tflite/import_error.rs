@@ -55,7 +55,7 @@ impl fmt::Display for ImportError {
                 f,
                 "operator {index} ({op}) has no equivalent layer; supported: CONV_2D, DEPTHWISE_CONV_2D, \
                  FULLY_CONNECTED, AVERAGE_POOL_2D, MAX_POOL_2D, ADD (residual blocks), RESHAPE (flatten), \
-                 SOFTMAX, RELU, RELU6, TANH, LOGISTIC"
+                 SOFTMAX, RELU, RELU6, RELU_N1_TO_1, TANH, LOGISTIC"
             ),
             ImportError::Unsupported { index, op, what } => {
                 write!(f, "operator {index} ({op}) uses {what}, which the layers cannot express")

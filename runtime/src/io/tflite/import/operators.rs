@@ -176,6 +176,8 @@ impl Walker<'_> {
                 Activation::None
             }
             (Op::Relu, _) => Activation::Relu,
+            // RELU_N1_TO_1, which has no variant of its own.
+            (Op::Other { code: 20 }, _) => Activation::ReluN1To1,
             (Op::Relu6, _) => Activation::Relu6,
             (Op::Tanh, _) => Activation::Tanh,
             (Op::Logistic, _) => {
@@ -223,6 +225,7 @@ impl Walker<'_> {
             Activation::Relu => Some(Entry::simple("relu")),
             Activation::Relu6 => Some(Entry::simple("relu6")),
             Activation::Tanh => Some(Entry::simple("tanh")),
+            Activation::ReluN1To1 => Some(Entry::simple("clamp(-1, 1)")),
             other => {
                 return Err(ImportError::Unsupported {
                     index: op.index,

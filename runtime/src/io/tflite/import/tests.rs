@@ -187,6 +187,26 @@ fn error(graph: &Graph) -> String {
     }
 }
 
+/// TensorFlow Lite's `RELU_N1_TO_1`, fused or as an operator, is `clamp(-1, 1)`.
+#[test]
+fn relu_n1_to_1_is_a_clamp() {
+    let mut graph = conv_then_dense();
+    graph.operators[0].options = conv(Padding::Same, 1, Activation::ReluN1To1);
+    let imported = import(&graph).expect("imports");
+    assert_eq!(imported.layers[1], Layer::Simple("clamp(-1, 1)".to_string()));
+
+    let mut graph = conv_then_dense();
+    graph.operators[1] = operator(1, Op::Other { code: 20 }, &[Some(3)], 4, Options::None);
+    graph.tensors[4].shape = vec![1, 2, 2, 3];
+    graph.operators.insert(2, operator(2, Op::Reshape, &[Some(4)], 7, Options::Reshape { new_shape: None }));
+    graph.operators[3].index = 3;
+    graph.operators[3].inputs[0] = Some(7);
+    graph.tensors.push(tensor(7, &[1, 12], None));
+    let imported = import(&graph).expect("imports");
+    let layers: Vec<&Layer> = imported.layers.iter().collect();
+    assert_eq!(layers[2], &Layer::Simple("clamp(-1, 1)".to_string()));
+}
+
 #[test]
 fn what_cannot_be_expressed_is_an_error_naming_the_operator() {
     let mut graph = conv_then_dense();
@@ -206,10 +226,10 @@ fn what_cannot_be_expressed_is_an_error_naming_the_operator() {
     assert_eq!(error(&graph), "operator 0 (CONV_2D) uses dilation 2×2, which the layers cannot express");
 
     let mut graph = conv_then_dense();
-    graph.operators[0].options = conv(Padding::Same, 1, Activation::ReluN1To1);
+    graph.operators[0].options = conv(Padding::Same, 1, Activation::SignBit);
     assert_eq!(
         error(&graph),
-        "operator 0 (CONV_2D) uses the fused activation ReluN1To1, which the layers cannot express"
+        "operator 0 (CONV_2D) uses the fused activation SignBit, which the layers cannot express"
     );
 
     let mut graph = conv_then_dense();
