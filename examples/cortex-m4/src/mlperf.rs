@@ -94,3 +94,40 @@ where
     )?;
     Ok(worst <= BAR)
 }
+
+/// The whole program of one network: its declaration and weights as `run.sh` wrote them
+/// (`target/mlperf/<name>.rs` and `.safetensors`), the model in flash, and a `main` that
+/// [`run`]s it against TensorFlow Lite's outputs (a file of `tests/fixtures/mlperf_tiny/`) and
+/// exits with the verdict.
+///
+/// ```text
+/// mlperf_program!("kws", Kws, KwsInput, index = 2, channels = 1, outputs = "kws_dequant_float_outputs.f32");
+/// ```
+#[macro_export]
+macro_rules! mlperf_program {
+    ($name:literal, $model:ident, $input:ident, index = $index:literal, channels = $channels:literal,
+     outputs = $outputs:literal) => {
+        include!(concat!(env!("CARGO_MANIFEST_DIR"), "/target/mlperf/", $name, ".rs"));
+
+        /// The network, in flash.
+        static MODEL: $model = $model::TRAINED;
+
+        #[$crate::entry]
+        fn main() -> ! {
+            let Some(mut out) = $crate::Console::open() else { $crate::finish(false) };
+            let network = $crate::mlperf::Network {
+                name: $name,
+                index: $index,
+                channels: $channels,
+                expected: include_bytes!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../../tests/fixtures/mlperf_tiny/",
+                    $outputs
+                )),
+            };
+            let mut x = $input::zeros();
+            let ok = $crate::mlperf::run(&mut out, &MODEL, &network, &mut x, $crate::budget!($model));
+            $crate::finish(ok == Ok(true))
+        }
+    };
+}
