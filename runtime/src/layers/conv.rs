@@ -31,7 +31,7 @@
 use nalgebra::{SMatrix, SVector};
 use rand::Rng;
 
-mod direct;
+pub(crate) mod direct;
 
 use super::Layer;
 use crate::init::{Init, Initialize};

@@ -1,5 +1,6 @@
 //! The single-sample convolution, computed directly on the image (no patch matrix, no
-//! scratch), in the two loop orders `Conv2d::forward_one_into` chooses between. Both give
+//! scratch), in the two loop orders `Conv2d::forward_one_into` chooses between, the second
+//! (registers, for 32-bit Arm) shared with `DepthwiseConv2d` through [`Window`]. Both give
 //! every output as its bias plus every tap `(c, i, j)` in that order, taps in the padding
 //! and zero weights skipped: the same bits (`tests` below compares them).
 
@@ -7,7 +8,7 @@ use super::{Conv2d, valid_range};
 use crate::scalar::Float;
 
 /// How many outputs along a row the single-sample convolution sums in registers at once.
-const ROW_BLOCK: usize = 8;
+pub(crate) const ROW_BLOCK: usize = 8;
 
 impl<
     T: Float,
@@ -29,15 +30,6 @@ impl<
     const L: usize,
 > Conv2d<T, C, H, W, OC, KH, KW, SH, SW, PH, PW, OH, OW, IN, OUT, K, L>
 {
-    /// The output columns whose every tap reads inside the input row (none of the padding):
-    /// `ow·SW ≥ PW` and `ow·SW + KW ≤ W + PW`.
-    const INSIDE_COLUMNS: core::ops::Range<usize> = {
-        let start = PW.div_ceil(SW);
-        let end = if W + PW >= KW { (W + PW - KW) / SW + 1 } else { 0 };
-        let end = if end < OW { end } else { OW };
-        start..if end > start { end } else { start }
-    };
-
     /// One image, each tap added to every output row it reaches (see `forward_one_into`).
     pub(super) fn convolve_by_rows(&self, x: &[T], out: &mut [T]) {
         for (oc, plane) in out.chunks_exact_mut(OH * OW).enumerate() {
@@ -66,81 +58,142 @@ impl<
     }
 
     /// One image, runs of outputs summed in registers over every tap (see
-    /// `forward_one_into`): the columns that read no padding in unchecked blocks of 8,
-    /// then 4, the edges one by one.
+    /// `forward_one_into`): each output channel by [`channel_in_registers`].
     pub(super) fn convolve_in_registers(&self, x: &[T], out: &mut [T]) {
-        let inside = Self::INSIDE_COLUMNS;
-        for ((plane, kernel), &bias) in
-            out.chunks_exact_mut(OH * OW).zip(self.weight.as_slice().chunks_exact(K)).zip(self.bias.iter())
-        {
-            for (oh, dst) in plane.chunks_exact_mut(OW).enumerate() {
-                let mut ow = 0;
-                while ow < OW {
-                    let rest = inside.end.saturating_sub(ow);
-                    if ow >= inside.start && rest >= ROW_BLOCK {
-                        Self::row_block::<ROW_BLOCK, false>(
-                            x,
-                            kernel,
-                            bias,
-                            oh,
-                            ow,
-                            &mut dst[ow..ow + ROW_BLOCK],
-                        );
-                        ow += ROW_BLOCK;
-                    } else if ow >= inside.start && rest >= ROW_BLOCK / 2 {
-                        let block = &mut dst[ow..ow + ROW_BLOCK / 2];
-                        Self::row_block::<{ ROW_BLOCK / 2 }, false>(x, kernel, bias, oh, ow, block);
-                        ow += ROW_BLOCK / 2;
-                    } else {
-                        Self::row_block::<1, true>(x, kernel, bias, oh, ow, &mut dst[ow..ow + 1]);
-                        ow += 1;
-                    }
-                }
-            }
+        let channels = out.chunks_exact_mut(OH * OW).zip(self.weight.as_slice().chunks_exact(K));
+        for ((plane, kernel), &bias) in channels.zip(self.bias.iter()) {
+            channel_in_registers::<Self, T>(x, kernel, bias, plane);
         }
     }
+}
 
-    /// Outputs `ow..ow + N` (`dst`) of row `oh` of one output channel (`kernel`, `bias`):
-    /// each the bias plus every tap `(c, i, j)` in order, rows in the padding and zero
-    /// weights skipped, and (with `CHECK_COLUMNS`) columns in the padding too. Without
-    /// `CHECK_COLUMNS`, every tap of every one of the `N` outputs must read the row.
-    #[inline(always)]
-    fn row_block<const N: usize, const CHECK_COLUMNS: bool>(
-        x: &[T],
-        kernel: &[T],
-        bias: T,
-        oh: usize,
-        ow: usize,
-        dst: &mut [T],
-    ) {
-        let mut acc = [bias; N];
-        for c in 0..C {
-            for i in 0..KH {
-                let Some(r) = (oh * SH + i).checked_sub(PH).filter(|&r| r < H) else { continue };
-                let row = &x[(c * H + r) * W..][..W];
-                for j in 0..KW {
-                    let w = kernel[(c * KH + i) * KW + j];
-                    if w == T::ZERO {
-                        continue;
-                    }
-                    for (t, acc) in acc.iter_mut().enumerate() {
-                        let column = (ow + t) * SW + j;
-                        if CHECK_COLUMNS {
-                            if let Some(&v) = column.checked_sub(PW).and_then(|col| row.get(col)) {
-                                *acc += w * v;
-                            }
-                        } else {
-                            debug_assert!(column >= PW && column - PW < W);
-                            // SAFETY: the caller passes only blocks within `INSIDE_COLUMNS`,
-                            // whose every tap reads inside the row.
-                            *acc += w * unsafe { *row.get_unchecked(column - PW) };
+/// The geometry of a convolution as [`channel_in_registers`] reads it: `C` input planes of
+/// `H × W` (one for a depthwise convolution's output channel), a `KH × KW` kernel, strides,
+/// padding before the image, and rows of `OW` outputs.
+pub(crate) trait Window {
+    const C: usize;
+    const H: usize;
+    const W: usize;
+    const KH: usize;
+    const KW: usize;
+    const SH: usize;
+    const SW: usize;
+    const PH: usize;
+    const PW: usize;
+    const OW: usize;
+
+    /// The output columns whose every tap reads inside the input row (none of the padding):
+    /// `ow·SW ≥ PW` and `ow·SW + KW ≤ W + PW`.
+    const INSIDE_COLUMNS: core::ops::Range<usize> = {
+        let start = Self::PW.div_ceil(Self::SW);
+        let end =
+            if Self::W + Self::PW >= Self::KW { (Self::W + Self::PW - Self::KW) / Self::SW + 1 } else { 0 };
+        let end = if end < Self::OW { end } else { Self::OW };
+        start..if end > start { end } else { start }
+    };
+}
+
+impl<
+    T: Float,
+    const C: usize,
+    const H: usize,
+    const W: usize,
+    const OC: usize,
+    const KH: usize,
+    const KW: usize,
+    const SH: usize,
+    const SW: usize,
+    const PH: usize,
+    const PW: usize,
+    const OH: usize,
+    const OW: usize,
+    const IN: usize,
+    const OUT: usize,
+    const K: usize,
+    const L: usize,
+> Window for Conv2d<T, C, H, W, OC, KH, KW, SH, SW, PH, PW, OH, OW, IN, OUT, K, L>
+{
+    const C: usize = C;
+    const H: usize = H;
+    const W: usize = W;
+    const KH: usize = KH;
+    const KW: usize = KW;
+    const SH: usize = SH;
+    const SW: usize = SW;
+    const PH: usize = PH;
+    const PW: usize = PW;
+    const OW: usize = OW;
+}
+
+/// One output plane (`OH × OW`, row-major) of a convolution over the `C` planes `x`, its
+/// kernel `kernel` (`C·KH·KW` taps in `(c, i, j)` order) and `bias`: runs of outputs along a
+/// row summed in registers over every tap and stored once, the columns that read no padding
+/// in unchecked blocks of 8, then 4, the edges one by one. Every output is its bias plus
+/// every tap in order, taps in the padding and zero weights skipped: the bits of the
+/// row-wise loop order.
+#[inline(always)]
+pub(crate) fn channel_in_registers<G: Window, T: Float>(x: &[T], kernel: &[T], bias: T, plane: &mut [T]) {
+    let inside = G::INSIDE_COLUMNS;
+    for (oh, dst) in plane.chunks_exact_mut(G::OW).enumerate() {
+        let mut ow = 0;
+        while ow < G::OW {
+            let rest = inside.end.saturating_sub(ow);
+            if ow >= inside.start && rest >= ROW_BLOCK {
+                row_block::<G, T, ROW_BLOCK, false>(x, kernel, bias, oh, ow, &mut dst[ow..ow + ROW_BLOCK]);
+                ow += ROW_BLOCK;
+            } else if ow >= inside.start && rest >= ROW_BLOCK / 2 {
+                let block = &mut dst[ow..ow + ROW_BLOCK / 2];
+                row_block::<G, T, { ROW_BLOCK / 2 }, false>(x, kernel, bias, oh, ow, block);
+                ow += ROW_BLOCK / 2;
+            } else {
+                row_block::<G, T, 1, true>(x, kernel, bias, oh, ow, &mut dst[ow..ow + 1]);
+                ow += 1;
+            }
+        }
+    }
+}
+
+/// Outputs `ow..ow + N` (`dst`) of row `oh` of one output channel (`kernel`, `bias`): each
+/// the bias plus every tap `(c, i, j)` in order, rows in the padding and zero weights
+/// skipped, and (with `CHECK_COLUMNS`) columns in the padding too. Without `CHECK_COLUMNS`,
+/// every tap of every one of the `N` outputs must read the row.
+#[inline(always)]
+fn row_block<G: Window, T: Float, const N: usize, const CHECK_COLUMNS: bool>(
+    x: &[T],
+    kernel: &[T],
+    bias: T,
+    oh: usize,
+    ow: usize,
+    dst: &mut [T],
+) {
+    let (h, w, kh, kw, pw) = (G::H, G::W, G::KH, G::KW, G::PW);
+    let mut acc = [bias; N];
+    for c in 0..G::C {
+        for i in 0..kh {
+            let Some(r) = (oh * G::SH + i).checked_sub(G::PH).filter(|&r| r < h) else { continue };
+            let row = &x[(c * h + r) * w..][..w];
+            for j in 0..kw {
+                let wt = kernel[(c * kh + i) * kw + j];
+                if wt == T::ZERO {
+                    continue;
+                }
+                for (t, acc) in acc.iter_mut().enumerate() {
+                    let column = (ow + t) * G::SW + j;
+                    if CHECK_COLUMNS {
+                        if let Some(&v) = column.checked_sub(pw).and_then(|col| row.get(col)) {
+                            *acc += wt * v;
                         }
+                    } else {
+                        debug_assert!(column >= pw && column - pw < w);
+                        // SAFETY: the caller passes only blocks within `INSIDE_COLUMNS`,
+                        // whose every tap reads inside the row.
+                        *acc += wt * unsafe { *row.get_unchecked(column - pw) };
                     }
                 }
             }
         }
-        dst.copy_from_slice(&acc);
     }
+    dst.copy_from_slice(&acc);
 }
 
 #[cfg(test)]
