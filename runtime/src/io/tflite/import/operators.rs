@@ -31,14 +31,18 @@ impl Walker<'_> {
                 let &[oc, kh, kw, ic] = shape.as_slice() else {
                     return Err(unsupported(format!("a filter of shape {shape:?}")));
                 };
+                let Layout::Image { h, w, c } = x_layout else {
+                    return Err(unsupported("a flat input".to_string()));
+                };
+                if ic != c {
+                    // A grouped convolution: TFLite infers groups from the filter's depth.
+                    return Err(unsupported(format!("a filter for {ic} input channels on {c} (groups)")));
+                }
                 let mut weight = std::vec![0.0; filter.len()];
                 for (o, i, r, s) in indices4(oc, ic, kh, kw) {
                     weight[((o * ic + i) * kh + r) * kw + s] = filter[((o * kh + r) * kw + s) * ic + i];
                 }
                 let bias = self.bias(op, 2, oc)?;
-                let Layout::Image { h, w, .. } = x_layout else {
-                    return Err(unsupported("a flat input".to_string()));
-                };
                 let window = window_args(padding, (stride_h, stride_w), (h, w), (kh, kw));
                 let text = format!("conv2d({oc}, {}{window})", pair(kh, kw));
                 entries.push(Entry::Simple {
@@ -142,6 +146,13 @@ impl Walker<'_> {
                 let &[o, i] = shape.as_slice() else {
                     return Err(unsupported(format!("weights of shape {shape:?}")));
                 };
+                let inputs = match x_layout {
+                    Layout::Image { h, w, c } => h * w * c,
+                    Layout::Flat(n) => n,
+                };
+                if i != inputs {
+                    return Err(unsupported(format!("weights for {i} inputs on {inputs} values")));
+                }
                 // Its input columns in this library's flatten order: CHW rather than HWC.
                 let hwc = match x_layout {
                     Layout::Image { h, w, c } => {

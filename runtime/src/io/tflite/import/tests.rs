@@ -243,6 +243,21 @@ fn what_cannot_be_expressed_is_an_error_naming_the_operator() {
         "operator 2 (FULLY_CONNECTED) uses the weights format Shuffled4x16Int8, which the layers cannot express"
     );
 
+    // A grouped convolution (the filter is one channel deep on a three-channel image).
+    let mut graph = conv_then_dense();
+    graph.tensors[1] = tensor(1, &[3, 1, 1, 1], Some(vec![1.0; 3]));
+    assert_eq!(
+        error(&graph),
+        "operator 0 (CONV_2D) uses a filter for 1 input channels on 3 (groups), which the layers cannot express"
+    );
+
+    let mut graph = conv_then_dense();
+    graph.tensors[5] = tensor(5, &[2, 10], Some(vec![0.0; 20]));
+    assert_eq!(
+        error(&graph),
+        "operator 2 (FULLY_CONNECTED) uses weights for 10 inputs on 12 values, which the layers cannot express"
+    );
+
     let mut graph = conv_then_dense();
     graph.inputs.push(4);
     assert!(error(&graph).contains("2 inputs and 1 outputs"));
