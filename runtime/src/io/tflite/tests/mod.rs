@@ -184,14 +184,14 @@ fn kws_float_is_a_ds_cnn() {
         }
     );
     assert_eq!(first.inputs[0], Some(g.inputs[0]));
-    let weights = &g.tensors[first.inputs[1].unwrap()];
+    let weights = &g.tensors[first.inputs[1].expect("the operator has that input")];
     assert_eq!((weights.dtype, weights.shape.as_slice()), (DType::Int8, &[64, 10, 4, 1][..]));
     assert_eq!(weights.data.as_ref().map(Vec::len), Some(64 * 10 * 4));
     assert_eq!(
         weights.quantization.as_ref().map(|q| (q.scale.len(), q.zero_point.as_slice())),
         Some((1, &[0][..]))
     );
-    let bias = &g.tensors[first.inputs[2].unwrap()];
+    let bias = &g.tensors[first.inputs[2].expect("the operator has that input")];
     assert_eq!(
         (bias.dtype, bias.shape.as_slice(), bias.data.as_ref().map(Vec::len)),
         (DType::Float32, &[64][..], Some(256))
@@ -211,7 +211,7 @@ fn kws_float_is_a_ds_cnn() {
                     ..
                 }
             ));
-            assert_eq!(shape_of(&g, op.inputs[1].unwrap()), [1, 3, 3, 64]);
+            assert_eq!(shape_of(&g, op.inputs[1].expect("the operator has that input")), [1, 3, 3, 64]);
         }
     }
     assert_eq!(
@@ -229,10 +229,13 @@ fn kws_float_is_a_ds_cnn() {
     // RESHAPE takes its target shape as a constant second input, [-1, 64].
     let reshape = &g.operators[10];
     assert_eq!(reshape.options, Options::Reshape { new_shape: None });
-    let target = g.tensors[reshape.inputs[1].unwrap()].data.as_deref().unwrap();
+    let target = g.tensors[reshape.inputs[1].expect("the operator has that input")]
+        .data
+        .as_deref()
+        .expect("the new shape is a constant");
     assert_eq!(target, [-1i32, 64].iter().flat_map(|d| d.to_le_bytes()).collect::<Vec<_>>());
     assert!(matches!(g.operators[11].options, Options::FullyConnected { activation: Activation::None, .. }));
-    assert_eq!(shape_of(&g, g.operators[11].inputs[1].unwrap()), [12, 64]);
+    assert_eq!(shape_of(&g, g.operators[11].inputs[1].expect("the operator has that input")), [12, 64]);
     assert_eq!(g.operators[12].options, Options::Softmax { beta: 1.0 });
     assert_eq!(g.operators[12].outputs, g.outputs);
 }
@@ -283,8 +286,11 @@ fn resnet_has_strided_shortcuts() {
         let [main, second, shortcut, add] = [first, first + 1, first + 2, first + 3].map(|i| &g.operators[i]);
         assert_eq!(main.inputs[0], Some(block_input));
         assert_eq!(shortcut.inputs[0], Some(block_input));
-        assert_eq!(shape_of(&g, main.inputs[1].unwrap())[..3], [channels, 3, 3]);
-        assert_eq!(shape_of(&g, shortcut.inputs[1].unwrap())[..3], [channels, 1, 1]);
+        assert_eq!(shape_of(&g, main.inputs[1].expect("the operator has that input"))[..3], [channels, 3, 3]);
+        assert_eq!(
+            shape_of(&g, shortcut.inputs[1].expect("the operator has that input"))[..3],
+            [channels, 1, 1]
+        );
         for op in [main, shortcut] {
             assert!(matches!(
                 op.options,
@@ -326,14 +332,14 @@ fn int8_models_are_quantized_per_channel() {
         assert_eq!(ops(&g), ops(&load(float_file)), "{file}: same operators as the float model");
         for &io in g.inputs.iter().chain(&g.outputs) {
             let t = &g.tensors[io];
-            let q = t.quantization.as_ref().unwrap();
+            let q = t.quantization.as_ref().expect("the tensor is quantized");
             assert_eq!((t.dtype, q.scale.len()), (DType::Int8, 1), "{file}: {}", t.name);
         }
         for op in &g.operators {
             let [Some(input), Some(weights), Some(bias)] = op.inputs[..] else { continue };
             let (input, weights, bias) = (&g.tensors[input], &g.tensors[weights], &g.tensors[bias]);
             assert_eq!((input.dtype, weights.dtype, bias.dtype), (DType::Int8, DType::Int8, DType::Int32));
-            let q = weights.quantization.as_ref().unwrap();
+            let q = weights.quantization.as_ref().expect("the tensor is quantized");
             assert!(q.zero_point.iter().all(|&z| z == 0), "{file}: symmetric weights");
             let channel_axis = match op.op {
                 Op::Conv2d => 0,
@@ -344,7 +350,7 @@ fn int8_models_are_quantized_per_channel() {
             assert!(q.is_per_channel(), "{file}: {} weights {}", op.op, weights.name);
             assert_eq!((q.scale.len(), q.quantized_dimension), (channels, channel_axis));
             assert!(q.scale.iter().all(|&s| s > 0.0 && s.is_finite()));
-            assert_eq!(bias.quantization.as_ref().unwrap().scale.len(), channels);
+            assert_eq!(bias.quantization.as_ref().expect("the tensor is quantized").scale.len(), channels);
         }
     }
 }
@@ -482,7 +488,7 @@ fn check_invariants(g: &Graph) {
 #[test]
 fn truncated_files_are_errors() {
     let file = bytes("kws_ref_model_float32.tflite");
-    let whole = read(&file).unwrap();
+    let whole = read(&file).expect("the model reads");
     let lengths = (0..300).chain((300..file.len()).step_by(97)).chain(file.len() - 64..file.len());
     let mut read_whole = 0;
     for len in lengths {
@@ -510,7 +516,7 @@ fn truncated_files_are_errors() {
 fn corrupted_files_never_panic() {
     for file in ["kws_ref_model_float32.tflite", "kws_ref_model.tflite"] {
         let original = bytes(file);
-        let graph = read(&original).unwrap();
+        let graph = read(&original).expect("the model reads");
 
         // Positions inside constant data: where each tensor's bytes sit in the file.
         let mut in_data = vec![false; original.len()];

@@ -265,7 +265,7 @@ fn sg(spec: &mut ModelSpec) -> &mut SubgraphSpec {
 
 #[test]
 fn conv_model_reads() {
-    let g = read_spec(&conv_model()).unwrap();
+    let g = read_spec(&conv_model()).expect("the synthetic model reads");
     assert_eq!(
         (g.version, g.name.as_str(), g.inputs.as_slice(), g.outputs.as_slice()),
         (3, "main", &[0][..], &[3][..])
@@ -341,7 +341,10 @@ fn operator_indices_are_checked() {
     // -1 marks an omitted optional input.
     let mut spec = conv_model();
     sg(&mut spec).operators[0].inputs[2] = -1;
-    assert_eq!(read_spec(&spec).unwrap().operators[0].inputs, [Some(0), Some(1), None]);
+    assert_eq!(
+        read_spec(&spec).expect("the synthetic model reads").operators[0].inputs,
+        [Some(0), Some(1), None]
+    );
 }
 
 #[test]
@@ -377,12 +380,12 @@ fn buffers_are_checked() {
     for t in &mut sg(&mut spec).tensors {
         t.buffer = 0;
     }
-    assert!(read_spec(&spec).unwrap().tensors.iter().all(|t| t.data.is_none()));
+    assert!(read_spec(&spec).expect("the synthetic model reads").tensors.iter().all(|t| t.data.is_none()));
 
     // Data of other types is not checked against the shape (strings, float16, …).
     let mut spec = conv_model();
     sg(&mut spec).tensors[1].dtype = 5;
-    assert_eq!(read_spec(&spec).unwrap().tensors[1].dtype, DType::Other(5));
+    assert_eq!(read_spec(&spec).expect("the synthetic model reads").tensors[1].dtype, DType::Other(5));
 }
 
 /// Large models keep data outside the flatbuffer, at an offset from the start of the file.
@@ -397,7 +400,7 @@ fn external_buffers() {
     let mut file = build(&spec);
     file.resize(offset, 0);
     file.extend_from_slice(&payload);
-    assert_eq!(read(&file).unwrap().tensors[1].data.as_deref(), Some(&payload[..]));
+    assert_eq!(read(&file).expect("the model reads").tensors[1].data.as_deref(), Some(&payload[..]));
 
     // One byte short.
     let e = read(&file[..file.len() - 1]).unwrap_err();
@@ -418,14 +421,14 @@ fn external_buffers() {
     // Offset 1 is the converter's placeholder: no data.
     let mut spec = conv_model();
     spec.buffers[1] = BufferSpec { data: Vec::new(), offset: 1, size: 72 };
-    assert_eq!(read_spec(&spec).unwrap().tensors[1].data, None);
+    assert_eq!(read_spec(&spec).expect("the synthetic model reads").tensors[1].data, None);
 }
 
 #[test]
 fn shapes() {
     let mut spec = conv_model();
     sg(&mut spec).tensors[0].shape = vec![-1, 4, 4, 1];
-    assert_eq!(read_spec(&spec).unwrap().tensors[0].shape, [1, 4, 4, 1]);
+    assert_eq!(read_spec(&spec).expect("the synthetic model reads").tensors[0].shape, [1, 4, 4, 1]);
 
     let mut spec = conv_model();
     sg(&mut spec).tensors[3].shape = vec![1, -1, 2, 2];
@@ -457,7 +460,7 @@ fn shared_buffers_are_bounded() {
     sg(&mut spec).tensors[1].dtype = 9;
     let shared = sg(&mut spec).tensors[1].clone();
     sg(&mut spec).tensors.extend(vec![shared.clone(); 2]);
-    assert_eq!(read_spec(&spec).unwrap().tensors.len(), 6);
+    assert_eq!(read_spec(&spec).expect("the synthetic model reads").tensors.len(), 6);
     sg(&mut spec).tensors.extend(vec![shared; 4]);
     let e = error(&spec);
     assert!(matches!(e, TfliteError::TooMuchData { .. }), "{e}");
@@ -470,7 +473,7 @@ fn shared_strings_are_bounded() {
     let name: &'static str = "n".repeat(2000).leak();
     let shared = tensor(name, &[1], 0);
     sg(&mut spec).tensors.extend(vec![shared.clone(); 4]);
-    assert_eq!(read_spec(&spec).unwrap().tensors[4].name.len(), 2000);
+    assert_eq!(read_spec(&spec).expect("the synthetic model reads").tensors[4].name.len(), 2000);
     sg(&mut spec).tensors.extend(vec![shared; 60]);
     let e = error(&spec);
     assert!(matches!(e, TfliteError::NotAFlatbuffer(ref m) if m.contains("pparent")), "{e}");
@@ -480,7 +483,7 @@ fn shared_strings_are_bounded() {
 #[test]
 fn invalid_utf8_is_refused() {
     let mut file = build(&conv_model());
-    let at = file.windows(7).position(|w| w == b"weights").unwrap();
+    let at = file.windows(7).position(|w| w == b"weights").expect("a tensor is named `weights`");
     file[at] = 0xff;
     let e = read(&file).unwrap_err();
     assert!(matches!(e, TfliteError::NotAFlatbuffer(ref m) if m.contains("Utf8")), "{e}");
@@ -492,7 +495,7 @@ fn invalid_utf8_is_refused() {
 #[test]
 fn every_corruption_of_a_small_model() {
     let file = build(&conv_model());
-    let whole = read(&file).unwrap();
+    let whole = read(&file).expect("the model reads");
     for len in 0..file.len() {
         match read(&file[..len]) {
             Ok(g) => assert_eq!(g, whole, "prefix of {len} bytes"),

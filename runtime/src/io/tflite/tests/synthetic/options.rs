@@ -61,7 +61,7 @@ fn every_decoded_options_table() {
         Field::I32(6, 6),
     ];
     assert_eq!(
-        with_op(4, Some((2, Some(depthwise)))).unwrap(),
+        with_op(4, Some((2, Some(depthwise)))).expect("the options decode"),
         Options::DepthwiseConv2d {
             padding: Padding::Same,
             stride_h: 3,
@@ -89,13 +89,13 @@ fn every_decoded_options_table() {
         activation: Activation::Tanh,
     };
     for code in [1, 17, 12] {
-        assert_eq!(with_op(code, Some((5, Some(pool.clone())))).unwrap(), expected);
+        assert_eq!(with_op(code, Some((5, Some(pool.clone())))).expect("the options decode"), expected);
     }
     assert!(matches!(with_op(17, None), Err(TfliteError::WrongOptions { expected: "Pool2DOptions", .. })));
 
     let fc = vec![Field::I8(0, 2), Field::I8(1, 1), Field::Bool(2, true)];
     assert_eq!(
-        with_op(9, Some((8, Some(fc)))).unwrap(),
+        with_op(9, Some((8, Some(fc)))).expect("the options decode"),
         Options::FullyConnected {
             activation: Activation::ReluN1To1,
             keep_num_dims: true,
@@ -103,7 +103,7 @@ fn every_decoded_options_table() {
         }
     );
     assert_eq!(
-        with_op(9, None).unwrap(),
+        with_op(9, None).expect("the options decode"),
         Options::FullyConnected {
             activation: Activation::None,
             keep_num_dims: false,
@@ -111,26 +111,32 @@ fn every_decoded_options_table() {
         }
     );
     assert_eq!(
-        with_op(0, Some((11, Some(vec![Field::I8(0, 5)])))).unwrap(),
+        with_op(0, Some((11, Some(vec![Field::I8(0, 5)])))).expect("the options decode"),
         Options::Add { activation: Activation::SignBit }
     );
     assert_eq!(
-        with_op(0, Some((11, Some(vec![Field::I8(0, 9)])))).unwrap(),
+        with_op(0, Some((11, Some(vec![Field::I8(0, 9)])))).expect("the options decode"),
         Options::Add { activation: Activation::Other(9) }
     );
-    assert_eq!(with_op(0, None).unwrap(), Options::Add { activation: Activation::None });
+    assert_eq!(with_op(0, None).expect("the options decode"), Options::Add { activation: Activation::None });
     assert_eq!(
-        with_op(25, Some((9, Some(vec![Field::F32(0, 0.5)])))).unwrap(),
+        with_op(25, Some((9, Some(vec![Field::F32(0, 0.5)])))).expect("the options decode"),
         Options::Softmax { beta: 0.5 }
     );
     // The schema's default beta, also what TFLite uses without options.
-    assert_eq!(with_op(25, Some((9, Some(vec![])))).unwrap(), Options::Softmax { beta: 0.0 });
-    assert_eq!(with_op(25, None).unwrap(), Options::Softmax { beta: 0.0 });
     assert_eq!(
-        with_op(22, Some((17, Some(vec![Field::Ints(0, vec![1, -1])])))).unwrap(),
+        with_op(25, Some((9, Some(vec![])))).expect("the options decode"),
+        Options::Softmax { beta: 0.0 }
+    );
+    assert_eq!(with_op(25, None).expect("the options decode"), Options::Softmax { beta: 0.0 });
+    assert_eq!(
+        with_op(22, Some((17, Some(vec![Field::Ints(0, vec![1, -1])])))).expect("the options decode"),
         Options::Reshape { new_shape: Some(vec![1, -1]) }
     );
-    assert_eq!(with_op(22, Some((17, Some(vec![])))).unwrap(), Options::Reshape { new_shape: None });
+    assert_eq!(
+        with_op(22, Some((17, Some(vec![])))).expect("the options decode"),
+        Options::Reshape { new_shape: None }
+    );
     assert!(matches!(
         with_op(25, Some((11, Some(vec![])))),
         Err(TfliteError::WrongOptions { op: Op::Softmax, .. })
@@ -138,11 +144,14 @@ fn every_decoded_options_table() {
 
     // Operators without a variant keep the options' type code, whatever it is.
     assert_eq!(
-        with_op(40, Some((27, Some(vec![Field::Bool(0, true)])))).unwrap(),
+        with_op(40, Some((27, Some(vec![Field::Bool(0, true)])))).expect("the options decode"),
         Options::Other { type_code: 27 }
     );
-    assert_eq!(with_op(18, Some((1, Some(vec![])))).unwrap(), Options::Other { type_code: 1 });
-    assert_eq!(with_op(19, None).unwrap(), Options::None);
+    assert_eq!(
+        with_op(18, Some((1, Some(vec![])))).expect("the options decode"),
+        Options::Other { type_code: 1 }
+    );
+    assert_eq!(with_op(19, None).expect("the options decode"), Options::None);
 }
 
 #[test]
@@ -151,7 +160,7 @@ fn builtin_code_is_the_larger_field() {
         let mut spec = conv_model();
         spec.opcodes[0] = (deprecated, code);
         sg(&mut spec).operators[0].options = None;
-        read_spec(&spec).unwrap().operators[0].op
+        read_spec(&spec).expect("the synthetic model reads").operators[0].op
     };
     // Old files set only the byte; codes above 127 only fit the int (the byte holds 127).
     assert_eq!(op_for(9, 0), Op::FullyConnected);
@@ -168,13 +177,13 @@ fn quantization() {
         sg(&mut spec).tensors[tensor].quant = Some(q);
         read_spec(&spec).map(|g| g.tensors[tensor].quantization.clone())
     };
-    let q = quantize(1, &[0.5, 0.25], &[0], 0).unwrap().unwrap();
+    let q = quantize(1, &[0.5, 0.25], &[0], 0).expect("the model reads").expect("the tensor is quantized");
     assert_eq!(
         (q.scale.as_slice(), q.zero_point.as_slice(), q.quantized_dimension),
         (&[0.5, 0.25][..], &[0, 0][..], 0)
     );
     assert!(q.is_per_channel() && q.min.is_empty());
-    let q = quantize(0, &[0.1], &[-128], 0).unwrap().unwrap();
+    let q = quantize(0, &[0.1], &[-128], 0).expect("the model reads").expect("the tensor is quantized");
     assert_eq!((q.zero_point.as_slice(), q.is_per_channel()), (&[-128][..], false));
     // No zero points: not quantized (as TFLite Micro).
     assert_eq!(quantize(0, &[0.1], &[], 0), Ok(None));
