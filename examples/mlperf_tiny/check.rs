@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use staticnn::io::tflite;
 use staticnn::prelude::*;
 
-#[path = "inputs.rs"]
-mod inputs;
-pub use inputs::Inputs;
+#[path = "fixture.rs"]
+mod fixture;
+pub use fixture::{Inputs, relative_difference, values};
 
 /// The samples the fixture script recorded for each network.
 pub const SAMPLES: usize = 100;
@@ -48,7 +48,7 @@ pub const NETWORKS: [Network; 4] = [
 /// Reads a raw little-endian `f32` file of the fixtures.
 pub fn read_f32(path: &Path) -> Result<Vec<f32>, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+    Ok(values(&bytes).collect())
 }
 
 /// Imports `network`'s `.tflite` file.
@@ -95,9 +95,7 @@ where
         }
         let y = model.forward_batch(&x, &mut cache);
         for (ours, theirs) in y.as_slice().chunks_exact(OUT).zip(batch.chunks_exact(OUT)) {
-            let scale = theirs.iter().fold(0.0f64, |m, &v| m.max(f64::from(v).abs()));
-            let diff = ours.iter().zip(theirs).fold(0.0f64, |m, (&a, &b)| m.max(f64::from(a - b).abs()));
-            worst = worst.max(diff / scale.max(f64::MIN_POSITIVE));
+            worst = worst.max(relative_difference(ours, theirs.iter().copied()));
         }
     }
     Ok((model, worst))

@@ -206,8 +206,7 @@ fn check_ram(cx: &mut Ctxt, model: &Model, ram: Limit, needed: usize) {
     }
     let Some(steps) = cost::forward_steps(model) else { return };
     // The slot the caller receives the output in is live throughout, beside the frames.
-    let output =
-        model.layers.last().map_or(model.input, |l| l.output).len().saturating_mul(model.scalar_bytes());
+    let Some(output) = cost::output_bytes(model) else { return };
     let fixed = FORWARD_FRAME_OVERHEAD.saturating_add(output);
     let Some(step) = steps.iter().find(|s| s.live.saturating_add(fixed) > ram.bytes) else {
         return;

@@ -83,6 +83,11 @@ fn bytes(shape: Shape, scalar_bytes: usize) -> Option<usize> {
     shape.len().checked_mul(scalar_bytes)
 }
 
+/// The bytes of one output of the model: the slot `forward` returns into.
+pub fn output_bytes(model: &Model) -> Option<usize> {
+    model.output_width().checked_mul(model.scalar_bytes())
+}
+
 /// The bytes of a layer's own parameters (none for a layer without, or a `residual` block,
 /// whose layers hold theirs).
 pub fn layer_param_bytes(layer: &Layer, scalar_bytes: usize) -> Option<usize> {
@@ -168,7 +173,7 @@ pub fn costs(model: &Model) -> Option<Costs> {
     let stack = steps.iter().map(|s| s.stack).max().unwrap_or(0);
     let forward_stack_bytes = stack.checked_add(FORWARD_FRAME_OVERHEAD)?;
     // The caller's input and the slot `forward` returns into, around `forward`'s own stack.
-    let output = bytes(model.layers.last().map_or(model.input, |l| l.output), model.scalar_bytes())?;
+    let output = output_bytes(model)?;
     let ram_bytes = input.checked_add(forward_stack_bytes)?.checked_add(output)?;
     Some(Costs { param_bytes, macs: macs(&model.layers)?, activation_bytes, forward_stack_bytes, ram_bytes })
 }

@@ -1,5 +1,7 @@
-//! The inputs of `tests/fixtures/mlperf_tiny/generate.py`, reproduced without `std` (shared by
-//! the host check, `check.rs`, and the Cortex-M4 programs of `examples/cortex-m4`).
+//! The fixture of `tests/fixtures/mlperf_tiny/generate.py` as the checks read it, without
+//! `std` (shared by the host check, `check.rs`, and the Cortex-M4 programs of
+//! `examples/cortex-m4`): its inputs, reproduced, and the measure of a difference from its
+//! recorded outputs.
 
 /// The fixture generator: xorshift32 from `0x9E3779B9 ^ index·0x85EBCA6B` (the network's
 /// index: AD 0, IC 1, KWS 2, VWW 3), each value `((state >> 8) / 2²⁴)·2 − 1`, exact in `f32`,
@@ -31,4 +33,17 @@ impl Inputs {
             }
         }
     }
+}
+
+/// TensorFlow Lite's outputs as the fixture stores them: raw little-endian `f32`.
+pub fn values(bytes: &[u8]) -> impl Iterator<Item = f32> + Clone + '_ {
+    bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// The relative difference of one sample's outputs from TensorFlow Lite's:
+/// `max |ours − theirs| / max |theirs|`, in `f64`.
+pub fn relative_difference(ours: &[f32], theirs: impl Iterator<Item = f32> + Clone) -> f64 {
+    let scale = theirs.clone().fold(0.0f64, |m, v| m.max(f64::from(v).abs()));
+    let diff = ours.iter().zip(theirs).fold(0.0f64, |m, (&a, b)| m.max((f64::from(a) - f64::from(b)).abs()));
+    diff / scale.max(f64::MIN_POSITIVE)
 }
