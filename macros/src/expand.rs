@@ -280,17 +280,16 @@ fn summary_doc(model: &Model) -> String {
     fn list(doc: &mut String, layers: &[Layer]) {
         for l in layers {
             match &l.op {
-                Op::Residual(block) if block.shortcut.is_empty() => {
-                    doc.push_str(&format!(" → `{}` residual {{", l.label));
-                    list(doc, &block.main);
-                    doc.push_str(" } (+ its input)");
-                }
                 Op::Residual(block) => {
                     doc.push_str(&format!(" → `{}` residual {{", l.label));
                     list(doc, &block.main);
-                    doc.push_str(" } + shortcut {");
-                    list(doc, &block.shortcut);
-                    doc.push_str(" }");
+                    if block.shortcut.is_empty() {
+                        doc.push_str(" } (+ its input)");
+                    } else {
+                        doc.push_str(" } + shortcut {");
+                        list(doc, &block.shortcut);
+                        doc.push_str(" }");
+                    }
                 }
                 _ => doc.push_str(&format!(" → `{}` {}", l.label, l.describe())),
             }
