@@ -12,15 +12,24 @@ use quote::ToTokens;
 pub struct Ctxt {
     /// `None` once finished.
     errors: Option<Vec<syn::Error>>,
+    /// The random streams handed out so far ([`next_stream`](Ctxt::next_stream)).
+    streams: u64,
 }
 
 impl Default for Ctxt {
     fn default() -> Self {
-        Ctxt { errors: Some(Vec::new()) }
+        Ctxt { errors: Some(Vec::new()), streams: 0 }
     }
 }
 
 impl Ctxt {
+    /// The random stream of the next layer that draws random numbers (`dropout`): `0, 1, …`
+    /// in declaration order, so that every such layer of a model draws its own.
+    pub fn next_stream(&mut self) -> u64 {
+        self.streams += 1;
+        self.streams - 1
+    }
+
     /// Records an error at `span`.
     pub fn error(&mut self, span: Span, message: impl Display) {
         self.push(syn::Error::new(span, message));

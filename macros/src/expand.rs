@@ -9,14 +9,17 @@
 //! Each layer's statements are emitted under `quote_spanned!` with the layer's span, so
 //! anything rustc rejects in them is reported on the layer in the user's declaration.
 
+mod batch;
 mod single;
 
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
+use self::batch::{Flow, Grad, Val, out_field, plan, plan_output, scratch_field, skip_grad_field};
 use crate::ast::ModelDecl;
 use crate::cost::{self, grouped};
 use crate::ir::{Layer, Model, Op};
+use crate::layers::Runtime;
 
 /// Generates all code for a checked model.
 pub fn expand(model: &Model) -> TokenStream {
@@ -141,139 +144,6 @@ fn lit(n: usize) -> Literal {
     Literal::usize_unsuffixed(n)
 }
 
-/// Where a value of the training pass is kept.
-#[derive(Clone)]
-enum Val {
-    /// The batch `x` itself.
-    Input,
-    /// A cache field.
-    Cache(Ident),
-}
-
-impl Val {
-    /// The cache field, if the value lives in one.
-    fn cache(&self) -> Option<&Ident> {
-        match self {
-            Val::Cache(field) => Some(field),
-            Val::Input => None,
-        }
-    }
-}
-
-impl Val {
-    /// `x` or `&cache.field`.
-    fn by_ref(&self) -> TokenStream {
-        match self {
-            Val::Input => quote!(x),
-            Val::Cache(f) => quote!(&cache.#f),
-        }
-    }
-}
-
-/// Where the gradient of the loss with respect to a value of the training pass is kept.
-#[derive(Clone)]
-enum Grad {
-    /// `cache.grad_input`, for the model's input.
-    Input,
-    /// A cache field.
-    Cache(Ident),
-    /// The `grad_out` argument, for the model's output.
-    Out,
-}
-
-impl Grad {
-    /// The cache field, if the gradient lives in one.
-    fn cache(&self) -> Option<&Ident> {
-        match self {
-            Grad::Cache(field) => Some(field),
-            Grad::Input | Grad::Out => None,
-        }
-    }
-
-    /// The gradient read by a layer's backward pass.
-    fn by_ref(&self) -> TokenStream {
-        match self {
-            Grad::Input => quote!(&cache.grad_input),
-            Grad::Cache(f) => quote!(&cache.#f),
-            Grad::Out => quote!(grad_out),
-        }
-    }
-
-    /// The gradient written by a layer's backward pass.
-    fn by_mut(&self) -> TokenStream {
-        match self {
-            Grad::Input => quote!(&mut cache.grad_input),
-            Grad::Cache(f) => quote!(&mut cache.#f),
-            Grad::Out => quote!(grad_out),
-        }
-    }
-}
-
-/// One layer of the training pass with the places of its input, output and their
-/// gradients. `flatten` reads and writes in place (its output is its input), so the
-/// layers around it share buffers and it generates no code.
-struct Flow<'l> {
-    layer: &'l Layer,
-    x: Val,
-    y: Val,
-    dx: Grad,
-    dy: Grad,
-    /// The flows of a `residual` block's layers.
-    inner: Vec<Flow<'l>>,
-    /// The flows of a `residual` block's shortcut (none for the identity), whose input
-    /// gradient goes to the block's `skip_grad` field.
-    shortcut: Vec<Flow<'l>>,
-}
-
-/// Places the values of a list of layers that reads `input` (whose gradient goes to
-/// `input_grad`) and whose final output's gradient is `output_grad`.
-fn plan<'l>(layers: &'l [Layer], input: Val, input_grad: Grad, output_grad: Grad) -> Vec<Flow<'l>> {
-    let last = layers.iter().rposition(|l| !matches!(l.op, Op::Flatten));
-    let (mut x, mut dx) = (input, input_grad);
-    let mut flows = Vec::new();
-    for (k, layer) in layers.iter().enumerate() {
-        let (y, dy) = match layer.op {
-            Op::Flatten => (x.clone(), dx.clone()),
-            _ if Some(k) == last => (Val::Cache(out_field(layer)), output_grad.clone()),
-            _ => (Val::Cache(out_field(layer)), Grad::Cache(format_ident!("{}_grad", layer.field))),
-        };
-        let (inner, shortcut) = match &layer.op {
-            Op::Residual(block) => {
-                let skip_grad = Grad::Cache(skip_grad_field(layer));
-                let shortcut = plan(&block.shortcut, x.clone(), skip_grad, dy.clone());
-                (plan(&block.main, x.clone(), dx.clone(), dy.clone()), shortcut)
-            }
-            _ => (Vec::new(), Vec::new()),
-        };
-        let flow =
-            Flow { layer, x: x.clone(), y: y.clone(), dx: dx.clone(), dy: dy.clone(), inner, shortcut };
-        flows.push(flow);
-        (x, dx) = (y, dy);
-    }
-    flows
-}
-
-/// The output of a list of flows.
-fn plan_output(flows: &[Flow]) -> Val {
-    flows.last().map_or(Val::Input, |f| f.y.clone())
-}
-
-/// The cache field holding a layer's output.
-fn out_field(layer: &Layer) -> Ident {
-    format_ident!("{}_out", layer.field)
-}
-
-/// The cache field holding the gradient with respect to a `residual` block's input through
-/// its shortcut.
-fn skip_grad_field(layer: &Layer) -> Ident {
-    format_ident!("{}_skip_grad", layer.field)
-}
-
-/// The cache field holding a layer's scratch memory.
-fn scratch_field(layer: &Layer) -> Ident {
-    format_ident!("{}_scratch", layer.field)
-}
-
 /// A doc paragraph listing the architecture.
 fn summary_doc(model: &Model) -> String {
     let mut doc = format!(" Generated by `staticnn::model!`: input {}", model.input);
@@ -343,7 +213,8 @@ impl<'m> Gen<'m> {
     fn layer_value(&self, layer: &Layer) -> TokenStream {
         if layer.has_params() {
             let field = &layer.field;
-            return quote!(self.#field);
+            let adapter = layer.kind().and_then(|k| k.runtime(layer.io()).adapter).map(|a| a.call);
+            return quote_spanned!(layer.span=> self.#field #adapter);
         }
         let path = self.runtime_path(layer, true);
         let constructor = layer.kind().and_then(|k| k.runtime(layer.io()).constructor);
@@ -353,12 +224,36 @@ impl<'m> Gen<'m> {
     /// `Type<T, dims…>`, with a turbofish in expressions.
     fn runtime_path(&self, layer: &Layer, turbofish: bool) -> TokenStream {
         let Some(kind) = layer.kind() else { return quote!(()) };
-        let (krate, t) = (&self.model.krate, &self.model.scalar);
         let runtime = kind.runtime(layer.io());
-        let name = Ident::new(&runtime.name, layer.span);
+        self.generic_path(layer, &runtime.name, &runtime, None, turbofish)
+    }
+
+    /// The type implementing `Layer` for a layer: its runtime type, or the adapter that
+    /// borrows its parameters (`BatchNormWithEps<'static, f32, …>`).
+    fn layer_impl_type(&self, layer: &Layer) -> TokenStream {
+        let Some(kind) = layer.kind() else { return quote!(()) };
+        let runtime = kind.runtime(layer.io());
+        match &runtime.adapter {
+            Some(adapter) => self.generic_path(layer, &adapter.name, &runtime, Some(quote!('static)), false),
+            None => self.layer_type(layer),
+        }
+    }
+
+    /// `name<lifetime, T, dims…>` with the runtime's generic arguments.
+    fn generic_path(
+        &self,
+        layer: &Layer,
+        name: &str,
+        runtime: &Runtime,
+        lifetime: Option<TokenStream>,
+        turbofish: bool,
+    ) -> TokenStream {
+        let (krate, t) = (&self.model.krate, &self.model.scalar);
+        let name = Ident::new(name, layer.span);
         let scalar = runtime.scalar.then(|| quote!(#t));
         let dims = runtime.dims.iter().map(|&d| lit(d));
-        let args: Vec<TokenStream> = scalar.into_iter().chain(dims.map(|d| quote!(#d))).collect();
+        let args: Vec<TokenStream> =
+            lifetime.into_iter().chain(scalar).chain(dims.map(|d| quote!(#d))).collect();
         match (args.is_empty(), turbofish) {
             (true, _) => quote_spanned!(layer.span=> #krate::#name),
             (false, false) => quote_spanned!(layer.span=> #krate::#name<#(#args),*>),
@@ -393,10 +288,12 @@ impl<'m> Gen<'m> {
             let doc = format!(" Output of layer `{}` ({}).", head.label, head.describe());
             fields.extend(quote!(#[doc = #doc] pub #out: #smatrix<#t, #o, BATCH>,));
         }
-        let i = lit(self.model.input_width());
+        let (i, krate) = (lit(self.model.input_width()), &self.model.krate);
         fields.extend(quote!(
             /// Gradient of the loss with respect to the input (written by `backward`).
             pub grad_input: #smatrix<#t, #i, BATCH>,
+            /// The step, seed and padding of the next training pass (set by trainers).
+            pub context: #krate::TrainContext,
         ));
         fields
     }
@@ -426,7 +323,7 @@ impl<'m> Gen<'m> {
                 fields.extend(quote!(#[doc = #doc] pub #grad: #smatrix<#t, #o, BATCH>,));
             }
             if l.kind().is_some_and(|kind| kind.needs_scratch()) {
-                let (scratch, ty, i) = (scratch_field(l), self.layer_type(l), lit(l.input.len()));
+                let (scratch, ty, i) = (scratch_field(l), self.layer_impl_type(l), lit(l.input.len()));
                 let doc = format!(" Scratch memory of layer `{}`.", l.label);
                 fields.extend(quote!(
                     #[doc = #doc] pub #scratch: <#ty as #krate::Layer<#t, #i, #o>>::Scratch<BATCH>,
@@ -438,22 +335,33 @@ impl<'m> Gen<'m> {
     /// The `Model` impl's methods.
     fn passes(&self) -> TokenStream {
         let Gen { cache, input_alias: input, output_alias: output, .. } = self;
+        let krate = &self.model.krate;
         let flows = self.training_plan();
         let (single_body, single_out) = self.forward_one(&self.model.layers, None);
-        let train_body = self.forward_statements(&flows);
+        let train_body = self.forward_statements(&flows, true);
         let train_out = plan_output(&flows).by_ref();
+        // A model whose layers all compute the same in training and inference runs its
+        // training pass for inference too.
+        let eval_body =
+            if self.model.layers_where(|l| l.kind().is_some_and(|k| k.trains_differently())).is_empty() {
+                quote!(self.forward_train(x, cache))
+            } else {
+                let body = self.forward_statements(&flows, false);
+                quote!(#body #train_out)
+            };
+        let update_statistics = self.update_statistics();
         let backward = self.backward_statements(&flows, true);
         let backward_params = self.backward_statements(&flows, false);
         let batch = match self.model.head() {
             Some(head) => {
                 let (value, y) = (self.layer_value(head), out_field(head));
                 quote_spanned! {head.span=>
-                    self.forward_train(x, cache);
+                    self.forward_eval(x, cache);
                     #value.forward(#train_out, &mut cache.#y, &mut ());
                     &cache.#y
                 }
             }
-            None => quote!(self.forward_train(x, cache)),
+            None => quote!(self.forward_eval(x, cache)),
         };
         quote! {
             fn forward(&self, x: &#input) -> #output {
@@ -472,6 +380,27 @@ impl<'m> Gen<'m> {
 
             fn train_output<const BATCH: usize>(cache: &#cache<BATCH>) -> &#output<BATCH> {
                 #train_out
+            }
+
+            fn forward_eval<'c, const BATCH: usize>(
+                &self,
+                x: &#input<BATCH>,
+                cache: &'c mut #cache<BATCH>,
+            ) -> &'c #output<BATCH> {
+                #eval_body
+            }
+
+            fn context<const BATCH: usize>(cache: &mut #cache<BATCH>) -> &mut #krate::TrainContext {
+                &mut cache.context
+            }
+
+            fn update_statistics<'c, const BATCH: usize>(
+                &mut self,
+                caches: impl ::core::iter::Iterator<Item = &'c #cache<BATCH>> + ::core::clone::Clone,
+            ) where
+                #cache<BATCH>: 'c,
+            {
+                #update_statistics
             }
 
             fn forward_batch<'c, const BATCH: usize>(
@@ -503,83 +432,5 @@ impl<'m> Gen<'m> {
                 #backward_params
             }
         }
-    }
-
-    /// The training pass's statements for a list of flows.
-    fn forward_statements(&self, flows: &[Flow]) -> TokenStream {
-        let krate = &self.model.krate;
-        let mut body = TokenStream::new();
-        for flow in flows {
-            let (l, x) = (flow.layer, flow.x.by_ref());
-            let Val::Cache(y) = &flow.y else { continue };
-            body.extend(match &l.op {
-                Op::Flatten => continue,
-                Op::Layer(_) => {
-                    let (value, scratch) = (self.layer_value(l), self.scratch(l));
-                    quote_spanned!(l.span=> #value.forward(#x, &mut cache.#y, #scratch);)
-                }
-                Op::Residual(_) => {
-                    let (inner, fx) =
-                        (self.forward_statements(&flow.inner), plan_output(&flow.inner).by_ref());
-                    let shortcut = self.forward_statements(&flow.shortcut);
-                    let sx = if flow.shortcut.is_empty() { x } else { plan_output(&flow.shortcut).by_ref() };
-                    quote_spanned!(l.span=> #inner #shortcut #krate::residual::add(#sx, #fx, &mut cache.#y);)
-                }
-            });
-        }
-        body
-    }
-
-    /// The backward statements for a list of flows, last layer first. Without `input_grad`
-    /// nothing below the first layer holding parameters runs, and that layer skips its input
-    /// gradient.
-    fn backward_statements(&self, flows: &[Flow], input_grad: bool) -> TokenStream {
-        let krate = &self.model.krate;
-        let lowest = if input_grad {
-            0
-        } else {
-            flows.iter().position(|f| f.layer.contains_params()).unwrap_or(flows.len())
-        };
-        let mut body = TokenStream::new();
-        for (k, flow) in flows.iter().enumerate().skip(lowest).rev() {
-            let l = flow.layer;
-            let needs_dx = input_grad || k > lowest;
-            let (x, y, dy) = (flow.x.by_ref(), flow.y.by_ref(), flow.dy.by_ref());
-            body.extend(match &l.op {
-                Op::Flatten => continue,
-                Op::Layer(_) => {
-                    let (value, scratch) = (self.layer_value(l), self.scratch(l));
-                    let dx = if needs_dx {
-                        let dx = flow.dx.by_mut();
-                        quote!(Some(#dx))
-                    } else {
-                        quote!(None)
-                    };
-                    let grads = if l.has_params() {
-                        let field = &l.field;
-                        quote!(&mut grads.#field)
-                    } else {
-                        quote!(&mut ())
-                    };
-                    quote_spanned!(l.span=> #value.backward(#x, #y, #dy, #dx, #grads, #scratch);)
-                }
-                Op::Residual(_) => {
-                    let inner = self.backward_statements(&flow.inner, needs_dx);
-                    let shortcut = self.backward_statements(&flow.shortcut, needs_dx);
-                    let dx = flow.dx.by_mut();
-                    // The skip path's gradient: `dy` itself, or what the shortcut sent back.
-                    let skip = if flow.shortcut.is_empty() {
-                        dy
-                    } else {
-                        let field = skip_grad_field(l);
-                        quote!(&cache.#field)
-                    };
-                    let add =
-                        needs_dx.then(|| quote_spanned!(l.span=> #krate::residual::add_grad(#skip, #dx);));
-                    quote!(#inner #shortcut #add)
-                }
-            });
-        }
-        body
     }
 }

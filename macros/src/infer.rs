@@ -11,7 +11,7 @@
 //! checking carries on with a best guess (an unknown layer keeps the running shape), so a
 //! spec with several mistakes reports all of them.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote};
 use syn::{Attribute, Ident, LitStr, Path};
 
@@ -19,6 +19,7 @@ use crate::args;
 use crate::ast::{Arg, Body, Entry, ModelDecl};
 use crate::budget::{self, Budget};
 use crate::ctxt::Ctxt;
+use crate::fold;
 use crate::ir::{Layer, Model, Op, Residual, Shape};
 use crate::layers;
 use crate::limits::{self, MAX_PARAMS};
@@ -88,9 +89,20 @@ pub fn check(decl: &ModelDecl) -> Checked<'_> {
             .error(flatten.span, "a model needs at least one layer besides `flatten`, e.g. `dense(10)`");
     }
 
-    let Checker { cx, usable, .. } = checker;
+    let Checker { mut cx, usable, .. } = checker;
     let usable = usable && input.is_some() && !layers.is_empty();
-    let ModelOptions { attrs, scalar, krate, weights, allow_non_finite, budget } = options;
+    let ModelOptions { attrs, scalar, krate, weights, allow_non_finite, fold_batchnorm, budget } = options;
+    let layers = match fold_batchnorm {
+        Some(option) if weights.is_none() => {
+            cx.error(
+                option,
+                "`fold_batchnorm` folds the batch norms of the weight file baked in; add `weights = \"file.safetensors\"`",
+            );
+            layers
+        }
+        Some(_) if usable => fold::batchnorm(&mut cx, layers),
+        _ => layers,
+    };
     let model = usable.then(|| Model {
         attrs,
         vis: &decl.vis,
@@ -185,6 +197,7 @@ impl Checker {
                 op: Op::Flatten,
                 input: shape,
                 output: shape,
+                folded: None,
             };
             let Some((op, output)) = self.layer(entry, from, &layer) else { continue };
             (layer.op, layer.output) = (op, output);
@@ -425,6 +438,7 @@ impl Checker {
             op: Op::Flatten,
             input: block.input,
             output: block.input,
+            folded: None,
         };
         let before = self.cx.count();
         let layers = self.sequence(&body.entries, block.input, Some(&parent));
@@ -440,6 +454,8 @@ struct ModelOptions<'a> {
     krate: TokenStream,
     weights: Option<LitStr>,
     allow_non_finite: bool,
+    /// `fold_batchnorm`, where it was written.
+    fold_batchnorm: Option<Span>,
     budget: Budget,
 }
 
@@ -451,6 +467,7 @@ fn model_options<'a>(cx: &mut Ctxt, attrs: &'a [Attribute]) -> ModelOptions<'a> 
         krate: quote!(::staticnn),
         weights: None,
         allow_non_finite: false,
+        fold_batchnorm: None,
         budget: Budget::default(),
     };
     for attr in attrs {
@@ -492,13 +509,16 @@ fn model_options<'a>(cx: &mut Ctxt, attrs: &'a [Attribute]) -> ModelOptions<'a> 
             } else if meta.path.is_ident("allow_non_finite") {
                 options.allow_non_finite = true;
                 Ok(())
+            } else if meta.path.is_ident("fold_batchnorm") {
+                options.fold_batchnorm = Some(syn::spanned::Spanned::span(&meta.path));
+                Ok(())
             } else if meta.path.is_ident("budget") {
                 budget::parse(cx, &meta, &mut options.budget)
             } else {
                 let option = meta.path.to_token_stream().to_string().replace(' ', "");
                 Err(meta.error(format_args!(
                     "unknown model option `{option}`; the options are `scalar = f32` (or `f64`), `crate = \"path\"`, \
-                     `weights = \"file.safetensors\"`, `allow_non_finite` and `budget(flash = \"128K\", ram = \"16K\")`"
+                     `weights = \"file.safetensors\"`, `allow_non_finite`, `fold_batchnorm` and `budget(flash = \"128K\", ram = \"16K\")`"
                 )))
             }
         });

@@ -61,20 +61,26 @@ impl Model<'_> {
     /// Every layer holding parameters, including those inside `residual` blocks, in
     /// declaration order (the order of the model struct's fields and of its tensors).
     pub fn param_layers(&self) -> Vec<&Layer> {
-        fn walk<'l>(layers: &'l [Layer], out: &mut Vec<&'l Layer>) {
+        self.layers_where(Layer::has_params)
+    }
+
+    /// Every layer outside `residual` blocks and inside them (but not the blocks) that
+    /// satisfies `test`, in declaration order.
+    pub fn layers_where(&self, test: impl Fn(&Layer) -> bool) -> Vec<&Layer> {
+        fn walk<'l>(layers: &'l [Layer], test: &dyn Fn(&Layer) -> bool, out: &mut Vec<&'l Layer>) {
             for l in layers {
                 match &l.op {
                     Op::Residual(block) => {
-                        walk(&block.main, out);
-                        walk(&block.shortcut, out);
+                        walk(&block.main, test, out);
+                        walk(&block.shortcut, test, out);
                     }
-                    _ if l.has_params() => out.push(l),
+                    _ if test(l) => out.push(l),
                     _ => {}
                 }
             }
         }
         let mut out = Vec::new();
-        walk(&self.layers, &mut out);
+        walk(&self.layers, &test, &mut out);
         out
     }
 
@@ -159,6 +165,22 @@ pub struct Layer {
     pub op: Op,
     pub input: Shape,
     pub output: Shape,
+    /// The batch norm folded into this layer's weights when they are baked
+    /// (`#[model(fold_batchnorm)]`; see [`fold`](crate::fold)).
+    pub folded: Option<Folded>,
+}
+
+/// A batch norm removed from the model and folded into the layer before it.
+pub struct Folded {
+    /// Its label: its tensors are `label.weight`, `label.bias`, `label.running_mean` and
+    /// `label.running_var` in the weight file.
+    pub label: String,
+    /// Its ε.
+    pub eps: f64,
+    /// Its channel count.
+    pub channels: usize,
+    /// The tensors weight files may hold for it that it does not use (`num_batches_tracked`).
+    pub ignored: &'static [&'static str],
 }
 
 /// What a layer does.
@@ -239,7 +261,12 @@ impl Layer {
     pub fn describe(&self) -> String {
         let (i, o) = (self.input, self.output);
         match &self.op {
-            Op::Layer(kind) => kind.describe(self.io()),
+            Op::Layer(kind) => match &self.folded {
+                Some(norm) => {
+                    format!("{} with batchnorm `{}` folded in", kind.describe(self.io()), norm.label)
+                }
+                None => kind.describe(self.io()),
+            },
             Op::Flatten => format!("flatten {i} → {o}"),
             Op::Residual(block) => {
                 let layers = |n: usize| format!("{n} layer{}", if n == 1 { "" } else { "s" });
@@ -262,13 +289,15 @@ pub struct OutputStep<'l> {
 }
 
 /// How the single-sample `forward` runs a list of layers, one output at a time: `flatten`
-/// writes nothing (its output is its input's), and an element-wise activation after a step
+/// writes nothing (its output is its input's), nor does a layer that is the identity in
+/// inference (`dropout`), and an element-wise activation after a step
 /// joins it. The expansion generates this and [`cost`](crate::cost) counts it.
 pub fn output_steps(layers: &[Layer]) -> Vec<OutputStep<'_>> {
     let mut steps: Vec<OutputStep> = Vec::new();
     for layer in layers {
         match (&layer.op, steps.last_mut()) {
             (Op::Flatten, _) => {}
+            (Op::Layer(kind), _) if kind.inference_identity() => {}
             (Op::Layer(kind), Some(last)) if kind.elementwise() => last.activations.push(layer),
             _ => steps.push(OutputStep { layer, activations: Vec::new() }),
         }

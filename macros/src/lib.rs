@@ -17,6 +17,7 @@ mod budget;
 mod cost;
 mod ctxt;
 mod expand;
+mod fold;
 mod infer;
 mod ir;
 mod layers;

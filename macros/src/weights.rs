@@ -124,57 +124,87 @@ fn bake(cx: &mut Ctxt, model: &Model, file: &LitStr) -> Option<TokenStream> {
     let mut wrong_dtype: Vec<(String, Dtype)> = Vec::new();
     let mut expected = BTreeSet::new();
     let mut values = Vec::new();
+    let wide = dtype == Dtype::F64;
     for layer in model.param_layers() {
+        // What other frameworks store for the layer and it does not keep: accepted, unread.
+        let ignored = layer.kind().map_or(&[][..], |k| k.ignored_tensors());
+        expected.extend(ignored.iter().map(|param| format!("{}.{param}", layer.label)));
+        if let Some(norm) = &layer.folded {
+            expected.extend(norm.ignored.iter().map(|param| format!("{}.{param}", norm.label)));
+        }
         let mut missing = Vec::new();
-        for spec in layer.tensors() {
-            let key = format!("{}.{}", layer.label, spec.param);
+        // Checks that `key` is in the file with `shape`, the model's dtype and (unless
+        // allowed) finite values: its bytes, or `None` after recording why not.
+        let mut check = |key: String, shape: &[usize]| {
             expected.insert(key.clone());
             let Ok(view) = st.tensor(&key) else {
                 missing.push(format!("`{key}`"));
-                continue;
+                return None;
             };
-            if view.shape() != spec.shape.as_slice() {
+            if view.shape() != shape {
                 errors.push(format!(
                     "weight file `{written}`: tensor `{key}` has shape {:?} in the file, but layer `{}` \
-                     ({}) expects {:?}",
+                     ({}) expects {shape:?}",
                     view.shape(),
                     layer.label,
                     layer.describe(),
-                    spec.shape
                 ));
-            } else if view.dtype() != dtype {
+                return None;
+            }
+            if view.dtype() != dtype {
                 wrong_dtype.push((key, view.dtype()));
+                return None;
+            }
+            let checked = !model.allow_non_finite;
+            if let Some((index, value)) = checked.then(|| first_non_finite(wide, view.data())).flatten() {
+                errors.push(format!(
+                    "weight file `{written}`: tensor `{key}` holds {value} at index {index}; NaN and \
+                     infinite weights are refused (`#[model(weights = \"…\", allow_non_finite)]` \
+                     bakes them as they are)"
+                ));
+            }
+            let count = shape.iter().product::<usize>();
+            if view.data().len() != count * if wide { 8 } else { 4 } {
+                // safetensors validates this; a file that slips through is corrupt.
+                errors.push(format!(
+                    "weight file `{written}`: tensor `{key}` does not hold the {count} values of its shape"
+                ));
+                return None;
+            }
+            Some(view.data())
+        };
+        // A batch norm folded into the layer: its inference map, per channel.
+        let fold = layer.folded.as_ref().and_then(|norm| {
+            let shape = [norm.channels];
+            let [g, b, m, v] = ["weight", "bias", "running_mean", "running_var"]
+                .map(|param| check(format!("{}.{param}", norm.label), &shape).map(|data| decode(wide, data)));
+            let (g, b, m, v) = (g?, b?, m?, v?);
+            let scale: Vec<f64> = (0..norm.channels).map(|c| g[c] / (v[c] + norm.eps).sqrt()).collect();
+            let shift = (0..norm.channels).map(|c| b[c] - m[c] * scale[c]).collect::<Vec<f64>>();
+            Some((scale, shift))
+        });
+        for spec in layer.tensors() {
+            let Some(data) = check(format!("{}.{}", layer.label, spec.param), &spec.shape) else { continue };
+            let tensor = match (&fold, spec.param) {
+                // Output channel first in PyTorch's shape: a run of `len / channels` values each.
+                (Some((scale, _)), "weight") => {
+                    let run = spec.len() / scale.len().max(1);
+                    let weights = decode(wide, data).into_iter().enumerate();
+                    weights.map(|(i, w)| literal(wide, w * scale[i / run.max(1)])).collect()
+                }
+                (Some((scale, shift)), "bias") => {
+                    let biases = decode(wide, data).into_iter().zip(scale.iter().zip(shift));
+                    biases.map(|(b, (s, t))| literal(wide, s * b + t)).collect()
+                }
+                _ => literals(wide, data),
+            };
+            if spec.transposed && spec.shape.len() == 2 {
+                let (rows, cols) = (spec.shape[0], spec.shape[1]);
+                values.extend(
+                    (0..cols).flat_map(|c| (0..rows).map(move |r| r * cols + c)).map(|i| tensor[i].clone()),
+                );
             } else {
-                let checked = !model.allow_non_finite;
-                if let Some((index, value)) =
-                    checked.then(|| first_non_finite(dtype == Dtype::F64, view.data())).flatten()
-                {
-                    errors.push(format!(
-                        "weight file `{written}`: tensor `{key}` holds {value} at index {index}; NaN and \
-                         infinite weights are refused (`#[model(weights = \"…\", allow_non_finite)]` \
-                         bakes them as they are)"
-                    ));
-                }
-                let tensor = literals(dtype == Dtype::F64, view.data());
-                if tensor.len() != spec.len() {
-                    // safetensors validates this; a file that slips through is corrupt.
-                    errors.push(format!(
-                        "weight file `{written}`: tensor `{key}` holds {} values, but its shape {:?} \
-                         needs {}",
-                        tensor.len(),
-                        spec.shape,
-                        spec.len()
-                    ));
-                } else if spec.transposed && spec.shape.len() == 2 {
-                    let (rows, cols) = (spec.shape[0], spec.shape[1]);
-                    values.extend(
-                        (0..cols)
-                            .flat_map(|c| (0..rows).map(move |r| r * cols + c))
-                            .map(|i| tensor[i].clone()),
-                    );
-                } else {
-                    values.extend(tensor);
-                }
+                values.extend(tensor);
             }
         }
         if !missing.is_empty() {
@@ -310,6 +340,24 @@ fn literals(wide: bool, data: &[u8]) -> Vec<TokenStream> {
         };
         data.chunks_exact(4).map(value).collect()
     }
+}
+
+/// The values of little-endian data (`f64` when `wide`, else `f32`, widened exactly).
+fn decode(wide: bool, data: &[u8]) -> Vec<f64> {
+    if wide {
+        data.chunks_exact(8)
+            .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+            .collect()
+    } else {
+        data.chunks_exact(4).map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))).collect()
+    }
+}
+
+/// A computed value as a literal of the model's type (`f64` when `wide`, else rounded once
+/// to `f32`).
+fn literal(wide: bool, x: f64) -> TokenStream {
+    let bits = if wide { x.to_le_bytes().to_vec() } else { (x as f32).to_le_bytes().to_vec() };
+    literals(wide, &bits).into_iter().next().unwrap_or_default()
 }
 
 /// Names sorted, for stable messages.

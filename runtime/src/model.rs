@@ -4,6 +4,7 @@
 use nalgebra::{SMatrix, SVector};
 
 use crate::init::Initialize;
+use crate::layers::TrainContext;
 use crate::params::Parameters;
 
 /// A feed-forward network from `IN` inputs to `OUT` outputs with statically known shapes.
@@ -38,7 +39,33 @@ pub trait Model<const IN: usize, const OUT: usize>: Parameters + Initialize + Si
     #[doc(hidden)]
     fn train_output<const B: usize>(cache: &Self::Cache<B>) -> &SMatrix<Self::Scalar, OUT, B>;
 
-    /// Runs the model on a batch for inference, with the `softmax` head if there is one.
+    /// Runs the model on a batch in inference mode — [`BatchNorm`](crate::BatchNorm) with
+    /// its running statistics, [`Dropout`](crate::Dropout) the identity — keeping every
+    /// activation in `cache`; returns the output (logits if the model ends in `softmax`).
+    /// The same as [`forward_train`](Model::forward_train) for models without such layers.
+    fn forward_eval<'c, const B: usize>(
+        &self,
+        x: &SMatrix<Self::Scalar, IN, B>,
+        cache: &'c mut Self::Cache<B>,
+    ) -> &'c SMatrix<Self::Scalar, OUT, B>;
+
+    /// The [`TrainContext`] that the next [`forward_train`](Model::forward_train) on `cache`
+    /// passes to its layers: trainers set its step, offset and padding before each pass
+    /// and leave its `seed` (zero in a zeroed cache) as the caller set it.
+    fn context<const B: usize>(cache: &mut Self::Cache<B>) -> &mut TrainContext;
+
+    /// Moves the running statistics of every [`BatchNorm`](crate::BatchNorm) towards those of
+    /// the last training pass over each of `caches` (one per pass of the step: one, or one per
+    /// shard), pooled; trainers call it after each successful step. Does nothing for a model
+    /// without batch normalisation.
+    fn update_statistics<'c, const B: usize>(
+        &mut self,
+        caches: impl Iterator<Item = &'c Self::Cache<B>> + Clone,
+    ) where
+        Self::Cache<B>: 'c;
+
+    /// Runs the model on a batch for inference ([`forward_eval`](Model::forward_eval)),
+    /// with the `softmax` head if there is one.
     fn forward_batch<'c, const B: usize>(
         &self,
         x: &SMatrix<Self::Scalar, IN, B>,

@@ -109,6 +109,10 @@ pub struct Tensor<'a, T> {
     pub shape: TensorShape,
     /// How `data` is ordered.
     pub storage: Storage,
+    /// `false` for statistics that training estimates rather than optimises (a
+    /// [`BatchNorm`](crate::BatchNorm)'s running mean and variance, PyTorch's buffers):
+    /// optimizers leave them alone, weight files hold them like any other tensor.
+    pub trainable: bool,
     /// The elements, in `storage` order.
     pub data: &'a [T],
 }
@@ -122,6 +126,8 @@ pub struct TensorMut<'a, T> {
     pub shape: TensorShape,
     /// How `data` is ordered.
     pub storage: Storage,
+    /// `false` for statistics that training estimates rather than optimises ([`Tensor::trainable`]).
+    pub trainable: bool,
     /// The elements, in `storage` order.
     pub data: &'a mut [T],
 }

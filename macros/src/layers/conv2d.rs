@@ -55,6 +55,10 @@ pub fn infer(cx: &mut Ctxt, entry: &Entry, from: &Upstream) -> Option<(Box<dyn K
 }
 
 impl Kind for Conv2d {
+    fn takes_folded_batchnorm(&self) -> bool {
+        true
+    }
+
     fn describe(&self, io: Io) -> String {
         format!("conv2d {} → {} ({})", io.input, io.output, self.0.describe(true))
     }

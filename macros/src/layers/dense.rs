@@ -72,6 +72,10 @@ fn check_stated_width(cx: &mut Ctxt, arg: &Arg, stated: Option<usize>, out: Opti
 }
 
 impl Kind for Dense {
+    fn takes_folded_batchnorm(&self) -> bool {
+        true
+    }
+
     fn describe(&self, io: Io) -> String {
         format!("dense {} → {}", io.input.len(), io.output.len())
     }

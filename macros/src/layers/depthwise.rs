@@ -57,6 +57,10 @@ pub fn infer(cx: &mut Ctxt, entry: &Entry, from: &Upstream) -> Option<(Box<dyn K
 }
 
 impl Kind for Depthwise {
+    fn takes_folded_batchnorm(&self) -> bool {
+        true
+    }
+
     fn describe(&self, io: Io) -> String {
         let (geometry, multiplier) = (self.geometry.describe(true), self.multiplier);
         format!("depthwise_conv2d {} → {} ({geometry}, multiplier {multiplier})", io.input, io.output)

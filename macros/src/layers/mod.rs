@@ -12,9 +12,11 @@
 //! [`infer`](crate::infer) itself.
 
 mod activation;
+mod batchnorm;
 mod conv2d;
 mod dense;
 mod depthwise;
+mod dropout;
 mod pool;
 mod window;
 
@@ -36,6 +38,8 @@ pub const KINDS: &[(&[&str], Infer)] = &[
     (&["depthwise_conv2d"], depthwise::infer),
     (&["maxpool", "avgpool"], pool::infer),
     (&["global_avgpool"], pool::infer_global),
+    (batchnorm::NAMES, batchnorm::infer),
+    (&["dropout"], dropout::infer),
     (activation::NAMES, activation::infer),
 ];
 
@@ -88,6 +92,45 @@ pub trait Kind {
         false
     }
 
+    /// Whether the layer computes something else in training than in inference
+    /// (`batchnorm`, `dropout`): the training pass then calls its `forward_train` with the
+    /// cache's `TrainContext`, and the model gets an inference pass of its own.
+    fn trains_differently(&self) -> bool {
+        false
+    }
+
+    /// Whether the layer is the identity in inference (`dropout`): the single-sample
+    /// `forward` then skips it, as it does `flatten`.
+    fn inference_identity(&self) -> bool {
+        false
+    }
+
+    /// For a layer that keeps running statistics (`batchnorm`): the momentum with which the
+    /// model's `update_statistics` moves them (the runtime's `update_statistics`).
+    fn statistics_momentum(&self) -> Option<f64> {
+        None
+    }
+
+    /// For a batch norm: its ε, with which `#[model(fold_batchnorm)]` folds it into the
+    /// layer before it.
+    fn batchnorm_eps(&self) -> Option<f64> {
+        None
+    }
+
+    /// Whether a batch norm right after this layer can be folded into its weights: each
+    /// output channel an affine function of the input with its own weights and bias, the
+    /// channel first in the PyTorch shape of its `weight` (dense, convolutions).
+    fn takes_folded_batchnorm(&self) -> bool {
+        false
+    }
+
+    /// Tensors that weight files written by other frameworks hold for this layer and that
+    /// it does not keep (PyTorch's `num_batches_tracked` of a batch norm): accepted and
+    /// ignored when baking weights.
+    fn ignored_tensors(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// An expression computing one sample's output (anything `Into<SVector<T, OUT>>`) from
     /// `input` (a `&SVector<T, IN>`) more cheaply than the runtime's `forward_one`, if the
     /// kind has one for this layer (tiny dense layers are unrolled); `layer` is the
@@ -108,19 +151,32 @@ pub struct Runtime {
     /// Its const generic arguments after the scalar.
     pub dims: Vec<usize>,
     /// For a layer without parameters whose value is not a unit struct: the arguments of its
-    /// tuple constructor (`(0.01)`).
+    /// constructor (`(0.01)`, `{ rate: 0.5, stream: 0 }`).
     pub constructor: Option<TokenStream>,
+    /// For a layer with parameters and hyper-parameters that are not parameters (a batch
+    /// norm's ε): the runtime type implementing `Layer`, which borrows the parameters.
+    pub adapter: Option<Adapter>,
+}
+
+/// How a layer's parameters become its runtime `Layer`: a method call returning a type that
+/// borrows them with the hyper-parameters (`.with_eps(1e-5)`, a `BatchNormWithEps`).
+pub struct Adapter {
+    /// The adapter type's name at the runtime crate's root; its generic arguments are a
+    /// lifetime, then the parameter type's.
+    pub name: String,
+    /// The method call on the parameters that makes it.
+    pub call: TokenStream,
 }
 
 impl Runtime {
     /// A parameterless unit-struct layer with const arguments.
     pub fn unit(name: impl Into<String>, dims: Vec<usize>) -> Self {
-        Runtime { name: name.into(), scalar: false, dims, constructor: None }
+        Runtime { name: name.into(), scalar: false, dims, constructor: None, adapter: None }
     }
 
     /// A layer with parameters, generic over the scalar type.
     pub fn with_params(name: impl Into<String>, dims: Vec<usize>) -> Self {
-        Runtime { name: name.into(), scalar: true, dims, constructor: None }
+        Runtime { name: name.into(), scalar: true, dims, constructor: None, adapter: None }
     }
 }
 

@@ -118,6 +118,8 @@ pub struct CnnCache<const BATCH: usize> {
     pub layer6_out: ::staticnn::nalgebra::SMatrix<f32, 10, BATCH>,
     /// Gradient of the loss with respect to the input (written by `backward`).
     pub grad_input: ::staticnn::nalgebra::SMatrix<f32, 144, BATCH>,
+    /// The step, seed and padding of the next training pass (set by trainers).
+    pub context: ::staticnn::TrainContext,
 }
 /// A batch of `BATCH` inputs of [`Cnn`] as columns (one by default).
 pub type CnnInput<const BATCH: usize = 1> = ::staticnn::nalgebra::SMatrix<
@@ -320,12 +322,35 @@ const _: () = {
         ) -> &CnnOutput<BATCH> {
             &cache.layer5_out
         }
+        fn forward_eval<'c, const BATCH: usize>(
+            &self,
+            x: &CnnInput<BATCH>,
+            cache: &'c mut CnnCache<BATCH>,
+        ) -> &'c CnnOutput<BATCH> {
+            self.forward_train(x, cache)
+        }
+        fn context<const BATCH: usize>(
+            cache: &mut CnnCache<BATCH>,
+        ) -> &mut ::staticnn::TrainContext {
+            &mut cache.context
+        }
+        fn update_statistics<'c, const BATCH: usize>(
+            &mut self,
+            caches: impl ::core::iter::Iterator<
+                Item = &'c CnnCache<BATCH>,
+            > + ::core::clone::Clone,
+        )
+        where
+            CnnCache<BATCH>: 'c,
+        {
+            let _ = caches;
+        }
         fn forward_batch<'c, const BATCH: usize>(
             &self,
             x: &CnnInput<BATCH>,
             cache: &'c mut CnnCache<BATCH>,
         ) -> &'c CnnOutput<BATCH> {
-            self.forward_train(x, cache);
+            self.forward_eval(x, cache);
             ::staticnn::Softmax
                 .forward(&cache.layer5_out, &mut cache.layer6_out, &mut ());
             &cache.layer6_out

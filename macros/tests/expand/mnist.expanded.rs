@@ -24,6 +24,8 @@ pub struct MnistCache<const BATCH: usize> {
     pub layer2_out: ::staticnn::nalgebra::SMatrix<f32, 10, BATCH>,
     /// Gradient of the loss with respect to the input (written by `backward`).
     pub grad_input: ::staticnn::nalgebra::SMatrix<f32, 784, BATCH>,
+    /// The step, seed and padding of the next training pass (set by trainers).
+    pub context: ::staticnn::TrainContext,
 }
 /// A batch of `BATCH` inputs of [`Mnist`] as columns (one by default).
 pub type MnistInput<const BATCH: usize = 1> = ::staticnn::nalgebra::SMatrix<
@@ -128,12 +130,35 @@ const _: () = {
         ) -> &MnistOutput<BATCH> {
             &cache.layer2_out
         }
-        fn forward_batch<'c, const BATCH: usize>(
+        fn forward_eval<'c, const BATCH: usize>(
             &self,
             x: &MnistInput<BATCH>,
             cache: &'c mut MnistCache<BATCH>,
         ) -> &'c MnistOutput<BATCH> {
             self.forward_train(x, cache)
+        }
+        fn context<const BATCH: usize>(
+            cache: &mut MnistCache<BATCH>,
+        ) -> &mut ::staticnn::TrainContext {
+            &mut cache.context
+        }
+        fn update_statistics<'c, const BATCH: usize>(
+            &mut self,
+            caches: impl ::core::iter::Iterator<
+                Item = &'c MnistCache<BATCH>,
+            > + ::core::clone::Clone,
+        )
+        where
+            MnistCache<BATCH>: 'c,
+        {
+            let _ = caches;
+        }
+        fn forward_batch<'c, const BATCH: usize>(
+            &self,
+            x: &MnistInput<BATCH>,
+            cache: &'c mut MnistCache<BATCH>,
+        ) -> &'c MnistOutput<BATCH> {
+            self.forward_eval(x, cache)
         }
         fn backward<'c, const BATCH: usize>(
             &self,

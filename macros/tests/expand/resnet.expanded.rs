@@ -157,6 +157,8 @@ pub struct DownCache<const BATCH: usize> {
     pub layer3_out: ::staticnn::nalgebra::SMatrix<f32, 3, BATCH>,
     /// Gradient of the loss with respect to the input (written by `backward`).
     pub grad_input: ::staticnn::nalgebra::SMatrix<f32, 32, BATCH>,
+    /// The step, seed and padding of the next training pass (set by trainers).
+    pub context: ::staticnn::TrainContext,
 }
 /// A batch of `BATCH` inputs of [`Down`] as columns (one by default).
 pub type DownInput<const BATCH: usize = 1> = ::staticnn::nalgebra::SMatrix<
@@ -384,12 +386,35 @@ const _: () = {
         ) -> &DownOutput<BATCH> {
             &cache.layer3_out
         }
-        fn forward_batch<'c, const BATCH: usize>(
+        fn forward_eval<'c, const BATCH: usize>(
             &self,
             x: &DownInput<BATCH>,
             cache: &'c mut DownCache<BATCH>,
         ) -> &'c DownOutput<BATCH> {
             self.forward_train(x, cache)
+        }
+        fn context<const BATCH: usize>(
+            cache: &mut DownCache<BATCH>,
+        ) -> &mut ::staticnn::TrainContext {
+            &mut cache.context
+        }
+        fn update_statistics<'c, const BATCH: usize>(
+            &mut self,
+            caches: impl ::core::iter::Iterator<
+                Item = &'c DownCache<BATCH>,
+            > + ::core::clone::Clone,
+        )
+        where
+            DownCache<BATCH>: 'c,
+        {
+            let _ = caches;
+        }
+        fn forward_batch<'c, const BATCH: usize>(
+            &self,
+            x: &DownInput<BATCH>,
+            cache: &'c mut DownCache<BATCH>,
+        ) -> &'c DownOutput<BATCH> {
+            self.forward_eval(x, cache)
         }
         fn backward<'c, const BATCH: usize>(
             &self,

@@ -28,6 +28,8 @@ struct XorCache<const BATCH: usize> {
     pub layer3_out: ::staticnn::nalgebra::SMatrix<f64, 1, BATCH>,
     /// Gradient of the loss with respect to the input (written by `backward`).
     pub grad_input: ::staticnn::nalgebra::SMatrix<f64, 2, BATCH>,
+    /// The step, seed and padding of the next training pass (set by trainers).
+    pub context: ::staticnn::TrainContext,
 }
 /// A batch of `BATCH` inputs of [`Xor`] as columns (one by default).
 type XorInput<const BATCH: usize = 1> = ::staticnn::nalgebra::SMatrix<f64, 2, BATCH>;
@@ -145,12 +147,35 @@ const _: () = {
         ) -> &XorOutput<BATCH> {
             &cache.layer3_out
         }
-        fn forward_batch<'c, const BATCH: usize>(
+        fn forward_eval<'c, const BATCH: usize>(
             &self,
             x: &XorInput<BATCH>,
             cache: &'c mut XorCache<BATCH>,
         ) -> &'c XorOutput<BATCH> {
             self.forward_train(x, cache)
+        }
+        fn context<const BATCH: usize>(
+            cache: &mut XorCache<BATCH>,
+        ) -> &mut ::staticnn::TrainContext {
+            &mut cache.context
+        }
+        fn update_statistics<'c, const BATCH: usize>(
+            &mut self,
+            caches: impl ::core::iter::Iterator<
+                Item = &'c XorCache<BATCH>,
+            > + ::core::clone::Clone,
+        )
+        where
+            XorCache<BATCH>: 'c,
+        {
+            let _ = caches;
+        }
+        fn forward_batch<'c, const BATCH: usize>(
+            &self,
+            x: &XorInput<BATCH>,
+            cache: &'c mut XorCache<BATCH>,
+        ) -> &'c XorOutput<BATCH> {
+            self.forward_eval(x, cache)
         }
         fn backward<'c, const BATCH: usize>(
             &self,

@@ -402,7 +402,7 @@ pub(super) fn decode_groups<M: Parameters>(
     let mut unexpected: Vec<String> = file
         .names()
         .into_iter()
-        .filter(|n| n.starts_with(prefix) && declared.binary_search_by(|d| d.as_str().cmp(n)).is_err())
+        .filter(|n| n.starts_with(prefix) && !is_declared(&declared, n) && !is_ignored_buffer(&declared, n))
         .map(str::to_owned)
         .collect();
     unexpected.sort_unstable();
@@ -420,6 +420,20 @@ pub(super) fn decode_groups<M: Parameters>(
         }
     }
     Ok(report)
+}
+
+/// Whether `name` is among the sorted `declared` names.
+fn is_declared(declared: &[String], name: &str) -> bool {
+    declared.binary_search_by(|d| d.as_str().cmp(name)).is_ok()
+}
+
+/// Whether `name` is PyTorch's `num_batches_tracked` counter of a batch norm the model
+/// declares (one whose `running_mean` it has): a buffer this library does not keep
+/// (PyTorch reads it only when `momentum=None`), accepted and ignored so that a state dict
+/// loads unchanged.
+fn is_ignored_buffer(declared: &[String], name: &str) -> bool {
+    name.strip_suffix(".num_batches_tracked")
+        .is_some_and(|layer| is_declared(declared, &format!("{layer}.running_mean")))
 }
 
 /// Reads the `F64` scalar `name`: `None` if it is missing and `strict` is off.

@@ -1,14 +1,17 @@
 //! The layers and the protocol they share: [`Layer`], implemented by [`Dense`], every
-//! [activation], [`Conv2d`], [`DepthwiseConv2d`] and the [pools](pool); and the
-//! [residual connections](residual) that generated models wrap around blocks of layers.
+//! [activation], [`Conv2d`], [`DepthwiseConv2d`], the [pools](pool), [batch
+//! normalisation](batchnorm) and [`Dropout`]; and the [residual connections](residual) that
+//! generated models wrap around blocks of layers.
 //!
 //! Batches are matrices whose `B` columns are the samples; an image is a column in
 //! PyTorch's CHW order (see [`conv`]), so flattening one moves no data.
 
 pub mod activation;
+pub mod batchnorm;
 pub mod conv;
 pub mod dense;
 pub mod depthwise;
+pub mod dropout;
 pub mod pool;
 pub mod residual;
 
@@ -17,9 +20,11 @@ use nalgebra::{SMatrix, SVector};
 pub use self::activation::{
     Clamp, Elementwise, Identity, LeakyRelu, Relu, Relu6, Sigmoid, Softmax, Tanh, softmax_into,
 };
+pub use self::batchnorm::{BatchNorm, BatchNormWithEps, BatchStatistics, FoldBatchNorm};
 pub use self::conv::{Conv2d, Conv2dScratch};
 pub use self::dense::Dense;
 pub use self::depthwise::DepthwiseConv2d;
+pub use self::dropout::Dropout;
 pub use self::pool::{AvgPool2d, GlobalAvgPool, MaxPool2d};
 use crate::params::{Storage, Tensor, TensorMut, TensorName, TensorShape};
 use crate::scalar::Float;
@@ -43,6 +48,11 @@ use crate::scalar::Float;
 ///   *adds* the parameter gradients to `grads` (so that a batch's shards, or several
 ///   batches, accumulate into one buffer) and *overwrites* `dx`. With `dx = None` the
 ///   input-gradient work is skipped entirely: what the first layer of a network needs.
+///
+/// **Training and inference** differ only for [`BatchNorm`] (batch statistics against
+/// running estimates) and [`Dropout`] (active against the identity): the training pass calls
+/// [`forward_train`](Layer::forward_train), which is [`forward`](Layer::forward) for every
+/// other layer, with the step's [`TrainContext`]; `backward` follows a `forward_train`.
 ///
 /// Parameter gradients have the layer's own type (`Grads = Self` for [`Dense`] and
 /// [`Conv2d`], as JAX's pytrees do), so parameters, gradients and optimizer state line up
@@ -100,7 +110,23 @@ pub trait Layer<T: Float, const IN: usize, const OUT: usize> {
         scratch: &mut Self::Scratch<B>,
     );
 
-    /// Back-propagates `dy` (the loss gradient w.r.t. the `y` that `forward` produced from `x`):
+    /// A batch of `B` samples into `y` in training mode, `context` saying which step this is
+    /// and which of the batch's columns are samples: what a model's training pass calls.
+    /// The same as [`forward`](Self::forward) except for layers that behave differently in
+    /// training ([`BatchNorm`], [`Dropout`]).
+    #[inline]
+    fn forward_train<const B: usize>(
+        &self,
+        x: &SMatrix<T, IN, B>,
+        y: &mut SMatrix<T, OUT, B>,
+        scratch: &mut Self::Scratch<B>,
+        context: &TrainContext,
+    ) {
+        let _ = context;
+        self.forward(x, y, scratch);
+    }
+
+    /// Back-propagates `dy` (the loss gradient w.r.t. the `y` that `forward_train` produced from `x`):
     /// adds the parameter gradients to `grads` and, when `dx` is given, writes (overwrites) the
     /// gradient w.r.t. `x` into it.
     fn backward<const B: usize>(
@@ -114,6 +140,39 @@ pub trait Layer<T: Float, const IN: usize, const OUT: usize> {
     );
 }
 
+/// What a training pass tells the layers that behave differently in training: which step
+/// it is, the random stream to draw from, and which columns of the batch are samples.
+///
+/// Trainers fill it in each model cache before the training pass (a generated model keeps
+/// it in its cache's `context` field; [`Model::context`](crate::Model::context)); the
+/// all-zero value — step 0, seed 0, every column a sample — is what a zeroed cache holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct TrainContext {
+    /// The seed of the run: [`Dropout`] masks are a function of the seed, the step, the
+    /// layer and the sample's place in the batch, and nothing else.
+    pub seed: u64,
+    /// The step (1-based in trainers).
+    pub step: u64,
+    /// The batch column at which this pass's first column sits: `0`, or a shard's offset
+    /// when a [`ParallelTrainer`](crate::ParallelTrainer) splits the batch, so that every
+    /// sample draws the same dropout mask however the batch is split.
+    pub offset: usize,
+    /// How many of the pass's last columns are padding rather than samples (the zero-filled
+    /// end of a short final batch): [`BatchNorm`]'s statistics leave them out.
+    pub padding: usize,
+}
+
+// SAFETY: integers only; all zeros is the documented default.
+unsafe impl bytemuck::Zeroable for TrainContext {}
+
+impl TrainContext {
+    /// The number of columns of a batch of `B` that are samples.
+    pub fn samples(&self, batch: usize) -> usize {
+        batch.saturating_sub(self.padding)
+    }
+}
+
 /// Lists a layer's two tensors under the layer name `layer`: `weight`, of the PyTorch
 /// `shape` and stored as `storage`, then `bias`, one per output (the `visit_named` of every
 /// layer with parameters).
@@ -124,9 +183,16 @@ pub(crate) fn visit_weight_and_bias<'a, T>(
     bias: &'a [T],
     f: &mut impl FnMut(Tensor<'a, T>),
 ) {
-    f(Tensor { name: TensorName { layer, param: "weight" }, shape, storage, data: weight });
+    f(Tensor { name: TensorName { layer, param: "weight" }, shape, storage, trainable: true, data: weight });
     let shape = TensorShape::new([bias.len()]);
-    f(Tensor { name: TensorName { layer, param: "bias" }, shape, storage: Storage::RowMajor, data: bias });
+    let bias = Tensor {
+        name: TensorName { layer, param: "bias" },
+        shape,
+        storage: Storage::RowMajor,
+        trainable: true,
+        data: bias,
+    };
+    f(bias);
 }
 
 /// [`visit_weight_and_bias`], mutably.
@@ -137,7 +203,14 @@ pub(crate) fn visit_weight_and_bias_mut<T>(
     bias: &mut [T],
     f: &mut impl FnMut(TensorMut<'_, T>),
 ) {
-    f(TensorMut { name: TensorName { layer, param: "weight" }, shape, storage, data: weight });
+    f(TensorMut {
+        name: TensorName { layer, param: "weight" },
+        shape,
+        storage,
+        trainable: true,
+        data: weight,
+    });
     let shape = TensorShape::new([bias.len()]);
-    f(TensorMut { name: TensorName { layer, param: "bias" }, shape, storage: Storage::RowMajor, data: bias });
+    let storage = Storage::RowMajor;
+    f(TensorMut { name: TensorName { layer, param: "bias" }, shape, storage, trainable: true, data: bias });
 }

@@ -6,8 +6,16 @@
 //! parallel, the loss and the divergence check see the whole batch, the shards' backward
 //! passes run in parallel, and the optimizer's [`Update`] is split into one contiguous part
 //! per thread, each of which first sums the shards' gradients over its part. The result is
-//! the gradient a single trainer computes, up to the order of floating-point summation.
+//! the gradient a single trainer computes, up to the order of floating-point summation
+//! (for batch normalisation, see below).
 //! Shapes stay static: a shard is a `SMatrix<T, IN, S>` view of `S` columns.
+//!
+//! Two layers see the split. [`Dropout`](crate::Dropout) does not: a sample's mask depends on
+//! its column in the whole batch, so the masks are a serial trainer's. A
+//! [`BatchNorm`](crate::BatchNorm) normalises each shard with that shard's statistics, as
+//! PyTorch's `DataParallel` and `DistributedDataParallel` do without `SyncBatchNorm`, so its
+//! gradients are not the serial trainer's; its running statistics are pooled from all shards
+//! exactly, those of the whole batch.
 //!
 //! Threads come from a [rayon] pool owned by the trainer; nothing else in the crate
 //! knows about threads. A step called from outside the pool runs on one of its threads, so
@@ -23,7 +31,7 @@ use nalgebra::SMatrix;
 
 use super::loss::Loss;
 use super::optim::{Optimizer, Update};
-use super::step::{BatchTrainer, Passes, TrainError, run_step};
+use super::step::{BatchTrainer, Passes, TrainError, prepare, run_step};
 use crate::float_env::{Denormals, FloatEnvGuard};
 use crate::kernels::shard_columns;
 use crate::model::Model;
@@ -60,8 +68,9 @@ struct Shards<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usi
     pool: Arc<rayon::ThreadPool>,
     /// How every thread of a step treats subnormal floats.
     denormals: Denormals,
-    /// Where each parameter tensor ends in the flat parameters (filled on first use).
-    tensor_ends: Vec<usize>,
+    /// Where each parameter tensor ends in the flat parameters, and whether it is trained
+    /// (filled on first use).
+    tensor_ends: Vec<(usize, bool)>,
 }
 
 impl<M, const IN: usize, const OUT: usize, const B: usize, const S: usize> ParallelTrainer<M, IN, OUT, B, S>
@@ -99,6 +108,15 @@ where
     pub fn set_denormals(&mut self, denormals: Denormals) {
         self.passes.denormals = denormals;
     }
+
+    /// The seed of the [`Dropout`](crate::Dropout) masks (0 unless set). A sample's mask
+    /// depends on its place in the whole batch, not on its shard, so the masks are those a
+    /// [`Trainer`](crate::Trainer) with the same seed draws.
+    pub fn set_seed(&mut self, seed: u64) {
+        for shard in &mut self.passes.shards {
+            M::context(&mut shard.cache).seed = seed;
+        }
+    }
 }
 
 impl<M, const IN: usize, const OUT: usize, const B: usize, const S: usize> Shards<M, IN, OUT, B, S>
@@ -119,6 +137,15 @@ where
                 work(s, shard)
             })
         });
+    }
+
+    /// The shards' outputs side by side, as the batch's.
+    fn gather(&mut self) -> &SMatrix<M::Scalar, OUT, B> {
+        let columns = self.output.as_mut_slice().chunks_exact_mut(S * OUT);
+        for (out, shard) in columns.zip(&self.shards) {
+            out.copy_from_slice(M::train_output(&shard.cache).as_slice());
+        }
+        &self.output
     }
 }
 
@@ -153,15 +180,18 @@ impl<M, const IN: usize, const OUT: usize, const B: usize, const S: usize> Passe
 where
     M: Model<IN, OUT>,
 {
-    fn forward(&mut self, model: &M, x: &SMatrix<M::Scalar, IN, B>) -> &SMatrix<M::Scalar, OUT, B> {
+    fn forward(
+        &mut self,
+        model: &M,
+        x: &SMatrix<M::Scalar, IN, B>,
+        step: u64,
+        len: usize,
+    ) -> &SMatrix<M::Scalar, OUT, B> {
         self.for_each_shard(|s, shard| {
+            prepare::<M, IN, OUT, S>(&mut shard.cache, step, s * S, len.saturating_sub(s * S));
             model.forward_train(shard_of::<_, IN, B, S>(x, s), &mut shard.cache);
         });
-        let columns = self.output.as_mut_slice().chunks_exact_mut(S * OUT);
-        for (out, shard) in columns.zip(&self.shards) {
-            out.copy_from_slice(M::train_output(&shard.cache).as_slice());
-        }
-        &self.output
+        self.gather()
     }
 
     fn backward(
@@ -181,12 +211,16 @@ where
         });
     }
 
+    fn update_statistics(&self, model: &mut M) {
+        model.update_statistics(self.shards.iter().map(|shard| &*shard.cache));
+    }
+
     fn update<O: Optimizer<M>>(&mut self, model: &mut M, optimizer: &mut O) -> Option<TensorName> {
         if self.tensor_ends.is_empty() {
             let mut end = 0;
             model.visit(&mut |t| {
                 end += t.data.len();
-                self.tensor_ends.push(end);
+                self.tensor_ends.push((end, t.trainable));
             });
         }
         let (first, rest) = self.shards.split_first_mut()?;
@@ -225,7 +259,7 @@ where
             return None;
         }
         // Pieces never straddle tensors, so the piece's start names its tensor.
-        let index = self.tensor_ends.partition_point(|&end| end <= offset);
+        let index = self.tensor_ends.partition_point(|&(end, _)| end <= offset);
         let mut name = None;
         let mut i = 0;
         model.visit(&mut |t| {
@@ -250,15 +284,17 @@ struct Part<'a, T, U> {
 impl<T: crate::Float, U: Update<T>> Part<'_, T, U> {
     /// Adds the other shards' gradients and applies the update, in cache-sized pieces,
     /// each while it is in L1; pieces end where tensors end (`tensor_ends`), so a refused
-    /// update is located to its tensor. Returns the flat offset of the first piece whose
-    /// update was refused ([`Update::apply`]), if any.
-    fn run(self, partials: &[&[T]], tensor_ends: &[usize]) -> Option<usize> {
+    /// update is located to its tensor, and pieces of untrained statistics are skipped.
+    /// Returns the flat offset of the first piece whose update was refused
+    /// ([`Update::apply`]), if any.
+    fn run(self, partials: &[&[T]], tensor_ends: &[(usize, bool)]) -> Option<usize> {
         const PIECE: usize = 4096;
         let Part { offset, mut params, mut grads, mut update } = self;
         let mut start = offset;
         let mut refused = None;
         while !params.is_empty() {
-            let tensor_end = tensor_ends.iter().find(|&&end| end > start).copied().unwrap_or(usize::MAX);
+            let (tensor_end, trainable) =
+                tensor_ends.iter().find(|&&(end, _)| end > start).copied().unwrap_or((usize::MAX, true));
             let len = PIECE.min(tensor_end - start).min(params.len());
             let (piece, params_rest) = core::mem::take(&mut params).split_at_mut(len);
             let (piece_grads, grads_rest) = core::mem::take(&mut grads).split_at_mut(len);
@@ -268,7 +304,7 @@ impl<T: crate::Float, U: Update<T>> Part<'_, T, U> {
                 }
             }
             let (head, tail) = update.split_at(len);
-            if !head.apply(piece, piece_grads) && refused.is_none() {
+            if trainable && !head.apply(piece, piece_grads) && refused.is_none() {
                 refused = Some(start);
             }
             (params, grads, update, start) = (params_rest, grads_rest, tail, start + len);
@@ -313,7 +349,10 @@ where
 
     fn infer(&mut self, model: &M, x: &SMatrix<M::Scalar, IN, B>) -> &SMatrix<M::Scalar, OUT, B> {
         let _env = FloatEnvGuard::new(self.passes.denormals);
-        self.passes.forward(model, x)
+        self.passes.for_each_shard(|s, shard| {
+            model.forward_eval(shard_of::<_, IN, B, S>(x, s), &mut shard.cache);
+        });
+        self.passes.gather()
     }
 
     fn output(&self) -> &SMatrix<M::Scalar, OUT, B> {

@@ -151,8 +151,15 @@ fn largest_parameter<M: Parameters>(model: &M) -> (Option<TensorName>, f64) {
 /// ([`ParallelTrainer`](crate::ParallelTrainer)). [`run_step`] puts them together, so every
 /// trainer takes the same step.
 pub(crate) trait Passes<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize> {
-    /// The training forward pass over the batch; returns its output.
-    fn forward(&mut self, model: &M, x: &SMatrix<M::Scalar, IN, B>) -> &SMatrix<M::Scalar, OUT, B>;
+    /// The training forward pass over the batch of step `step`, whose first `len` columns
+    /// are samples; returns its output.
+    fn forward(
+        &mut self,
+        model: &M,
+        x: &SMatrix<M::Scalar, IN, B>,
+        step: u64,
+        len: usize,
+    ) -> &SMatrix<M::Scalar, OUT, B>;
 
     /// Back-propagates `grad_out` (zero past the first `len` columns) into fresh
     /// parameter gradients.
@@ -168,6 +175,23 @@ pub(crate) trait Passes<M: Model<IN, OUT>, const IN: usize, const OUT: usize, co
     /// the first tensor whose update was refused for not being finite
     /// ([`Optimizer::step`]).
     fn update<O: Optimizer<M>>(&mut self, model: &mut M, optimizer: &mut O) -> Option<TensorName>;
+
+    /// Moves the model's running statistics towards the last forward pass's
+    /// ([`Model::update_statistics`]).
+    fn update_statistics(&self, model: &mut M);
+}
+
+/// Prepares the [`TrainContext`] of a training pass over `len` samples in a cache of `B`
+/// columns starting at batch column `offset`: the step, the offset and the padding; the
+/// seed stays the cache's.
+pub(crate) fn prepare<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize>(
+    cache: &mut M::Cache<B>,
+    step: u64,
+    offset: usize,
+    len: usize,
+) {
+    let context = M::context(cache);
+    (context.step, context.offset, context.padding) = (step, offset, B - len.min(B));
 }
 
 /// One training step: hyper-parameter check, forward, loss and its gradient, divergence
@@ -194,7 +218,7 @@ where
 {
     optimizer.validate()?;
     let len = len.min(B);
-    let output = passes.forward(model, x);
+    let output = passes.forward(model, x, step, len);
     let value = loss.loss_and_grad(output, target, len, grad_out)?;
     let diverged = |cause| TrainError::Diverged { step, loss: value.as_f64(), cause };
     if !value.finite() {
@@ -216,6 +240,7 @@ where
         };
         return Err(diverged(cause));
     }
+    passes.update_statistics(model);
     Ok(value)
 }
 
@@ -228,7 +253,14 @@ struct Serial<'a, M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B:
 impl<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize> Passes<M, IN, OUT, B>
     for Serial<'_, M, IN, OUT, B>
 {
-    fn forward(&mut self, model: &M, x: &SMatrix<M::Scalar, IN, B>) -> &SMatrix<M::Scalar, OUT, B> {
+    fn forward(
+        &mut self,
+        model: &M,
+        x: &SMatrix<M::Scalar, IN, B>,
+        step: u64,
+        len: usize,
+    ) -> &SMatrix<M::Scalar, OUT, B> {
+        prepare::<M, IN, OUT, B>(self.cache, step, 0, len);
         model.forward_train(x, self.cache)
     }
 
@@ -245,6 +277,10 @@ impl<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize> Passe
 
     fn update<O: Optimizer<M>>(&mut self, model: &mut M, optimizer: &mut O) -> Option<TensorName> {
         optimizer.step(model, self.grads)
+    }
+
+    fn update_statistics(&self, model: &mut M) {
+        model.update_statistics(core::iter::once(&*self.cache));
     }
 }
 
@@ -299,8 +335,9 @@ pub trait BatchTrainer<M: Model<IN, OUT>, const IN: usize, const OUT: usize, con
         L::Target<B>: Sync,
         O: Optimizer<M> + Send;
 
-    /// Runs the model on a batch for evaluation; returns the outputs (logits if the model
-    /// ends in `softmax`, as training sees them).
+    /// Runs the model on a batch for evaluation, in inference mode
+    /// ([`Model::forward_eval`]); returns the outputs (logits if the model ends in
+    /// `softmax`, as training sees them).
     fn infer(&mut self, model: &M, x: &SMatrix<M::Scalar, IN, B>) -> &SMatrix<M::Scalar, OUT, B>;
 
     /// The outputs of the last forward pass: of the last [`step`](BatchTrainer::step)
@@ -351,6 +388,12 @@ impl<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize> Train
     pub fn set_denormals(&mut self, denormals: Denormals) {
         self.denormals = denormals;
     }
+
+    /// The seed of the [`Dropout`](crate::Dropout) masks (0 unless set): the same seed, data
+    /// and initial model give the same training run.
+    pub fn set_seed(&mut self, seed: u64) {
+        M::context(&mut self.cache).seed = seed;
+    }
 }
 
 #[cfg(feature = "alloc")]
@@ -379,7 +422,7 @@ impl<M: Model<IN, OUT>, const IN: usize, const OUT: usize, const B: usize> Batch
 
     fn infer(&mut self, model: &M, x: &SMatrix<M::Scalar, IN, B>) -> &SMatrix<M::Scalar, OUT, B> {
         let _env = FloatEnvGuard::new(self.denormals);
-        model.forward_train(x, &mut self.cache)
+        model.forward_eval(x, &mut self.cache)
     }
 
     fn output(&self) -> &SMatrix<M::Scalar, OUT, B> {

@@ -114,13 +114,13 @@ unsafe impl Parameters for Lying {
     fn visit<'a>(&'a self, f: &mut impl FnMut(Tensor<'a, f32>)) {
         let name = TensorName { layer: "0", param: "weight" };
         let (shape, storage) = (TensorShape::new([3, 3]), Storage::ColumnMajor);
-        f(Tensor { name, shape, storage, data: &self.w });
+        f(Tensor { name, shape, storage, trainable: true, data: &self.w });
     }
 
     fn visit_mut(&mut self, f: &mut impl FnMut(TensorMut<'_, f32>)) {
         let name = TensorName { layer: "0", param: "weight" };
         let (shape, storage) = (TensorShape::new([3, 3]), Storage::ColumnMajor);
-        f(TensorMut { name, shape, storage, data: &mut self.w });
+        f(TensorMut { name, shape, storage, trainable: true, data: &mut self.w });
     }
 }
 

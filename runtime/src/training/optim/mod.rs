@@ -44,7 +44,8 @@ pub trait Optimizer<M: Parameters> {
         Ok(())
     }
 
-    /// Applies one update to `params` given `grads` (of the same shapes), tensor by tensor.
+    /// Applies one update to `params` given `grads` (of the same shapes), tensor by tensor,
+    /// skipping the statistics that are not trained ([`Tensor::trainable`](crate::Tensor::trainable)).
     ///
     /// Returns the first tensor (in memory order) in which the update would have made a
     /// parameter NaN or infinite, if any; such parameters keep their values and their
@@ -58,7 +59,8 @@ pub trait Optimizer<M: Parameters> {
             let Some(rest) = update.take() else { return };
             let (head, tail) = rest.split_at(tensor.data.len());
             let (p, p_rest) = core::mem::take(&mut params).split_at_mut(head.len());
-            if !head.apply(p, tensor.data) && refused.is_none() {
+            // Statistics (`trainable: false`) are estimated by their layers, not optimised.
+            if tensor.trainable && !head.apply(p, tensor.data) && refused.is_none() {
                 refused = Some(tensor.name);
             }
             (update, params) = (Some(tail), p_rest);
