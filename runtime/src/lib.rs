@@ -11,6 +11,7 @@
 //!   [metrics](training::metrics), the [training step](training::step) and, with `std`, the
 //!   epoch loop and data-parallel training;
 //! - [`kernels`]: the matrix products under every layer, dispatched at run time;
+//! - [`quant`]: int8 inference in TensorFlow Lite's quantization scheme, bit for bit;
 //! - with `std`: [data loading](data) and [weight files](io).
 //!
 //! Every public item is re-exported here at the root, where generated code names it.
@@ -35,6 +36,7 @@ pub mod kernels;
 pub mod layers;
 pub mod model;
 pub mod params;
+pub mod quant;
 pub mod scalar;
 pub mod training;
 
