@@ -111,6 +111,10 @@ pub fn run(graph: &Graph, input: &[i8]) -> Vec<i8> {
                         }
                     }
                 }
+                // TFLite's [O, I] as the kernel's column-major [I, O].
+                let (outputs, inputs) = (weights.shape[0], weights.shape[1]);
+                let data: Vec<i8> =
+                    (0..inputs * outputs).map(|k| data[(k % outputs) * inputs + k / outputs]).collect();
                 let q = weights.quantization.as_ref().expect("quantized weights");
                 let mut requantize = vec![Requantize::default(); q.scale.len()];
                 channel_multipliers(params(tensor(0)).scale, &q.scale, params(out).scale, &mut requantize);

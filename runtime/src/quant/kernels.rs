@@ -1,6 +1,7 @@
 //! TFLite's reference int8 kernels on this library's layout: images are `C × H × W` in CHW
-//! order, a dense weight is `[O, I]` row-major, a convolution's `[OC, C, KH, KW]` and a
-//! depthwise convolution's `[C·M, 1, KH, KW]` (PyTorch's shapes). Each kernel computes
+//! order, a dense weight is column-major (`[I, O]` row-major, as the f32 `Dense` stores it),
+//! a convolution's `[OC, C, KH, KW]` and a depthwise convolution's `[C·M, 1, KH, KW]`
+//! (PyTorch's shapes). Each kernel computes
 //! exactly what the TFLite kernel of the same name computes; the dimensions come in a
 //! [`Window`] and the slices must have the lengths they imply (the kernels index them, so
 //! a short slice panics rather than reading out of bounds).
@@ -54,6 +55,10 @@ impl Window {
 
 /// `FULLY_CONNECTED`: `y[o] = requantize(Σᵢ (x[i] − input_zero_point) · w[o][i] + bias[o])`,
 /// with one multiplier per output or one for all (`requantize.len() == 1`); single rounding.
+///
+/// The weight is column-major, `weight[i·O + o]` (the transpose of PyTorch's `[O, I]`, as
+/// the f32 `Dense` stores it), so that inputs at the zero point are skipped
+/// ([`dot::accumulate`](super::dot::accumulate)).
 pub fn fully_connected(
     x: &[i8],
     input_zero_point: i32,
@@ -63,13 +68,20 @@ pub fn fully_connected(
     out: OutputRange,
     y: &mut [i8],
 ) {
-    let inputs = x.len();
-    for (o, y) in y.iter_mut().enumerate() {
-        let row = &weight[o * inputs..(o + 1) * inputs];
-        let acc = row.iter().zip(x).fold(bias.get(o).copied().unwrap_or(0), |acc, (&w, &x)| {
-            acc + i32::from(w) * (i32::from(x) - input_zero_point)
-        });
-        *y = out.requantize(acc, requantize[o.min(requantize.len() - 1)]);
+    // Sums of at most 256 outputs at a time, on the stack.
+    const BLOCK: usize = 256;
+    let outputs = y.len();
+    for (b, ys) in y.chunks_mut(BLOCK).enumerate() {
+        let first = b * BLOCK;
+        let mut acc = [0i32; BLOCK];
+        let acc = &mut acc[..ys.len()];
+        for (o, acc) in acc.iter_mut().enumerate() {
+            *acc = bias.get(first + o).copied().unwrap_or(0);
+        }
+        super::dot::accumulate(x, input_zero_point, &weight[first..], outputs, acc);
+        for (o, (y, &acc)) in ys.iter_mut().zip(acc.iter()).enumerate() {
+            *y = out.requantize(acc, requantize[(first + o).min(requantize.len() - 1)]);
+        }
     }
 }
 

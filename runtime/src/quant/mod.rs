@@ -18,6 +18,7 @@
 //!
 //! Everything here is `no_std` and allocation-free.
 
+pub mod dot;
 mod fixed_point;
 pub mod kernels;
 
