@@ -33,7 +33,7 @@ done
 
 programs=("$@")
 [ ${#programs[@]} -gt 0 ] ||
-    programs=(mnist mnist_profile mnist_cnn residual_budget train_xor train_digits mlperf_ad mlperf_ic mlperf_kws mlperf_vww)
+    programs=(mnist mnist_profile mnist_cnn mnist_int8 residual_budget train_xor train_digits mlperf_ad mlperf_ic mlperf_kws mlperf_vww)
 
 "$cargo" build --release --ignore-rust-version --bins
 elf_dir=target/thumbv7em-none-eabihf/release

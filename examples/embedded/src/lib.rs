@@ -21,6 +21,7 @@
 #![no_std]
 
 pub mod data;
+pub mod int8;
 pub mod programs;
 pub mod report;
 pub mod stack;
