@@ -65,6 +65,19 @@ fn to_chw(x: &[i8], (c, h, w): (usize, usize, usize)) -> Vec<i8> {
     y
 }
 
+/// The kernels' window for a `kh × kw` window with strides `(sh, sw)` over a `c × h × w`
+/// input giving `oh × ow`, padded by TensorFlow's rule.
+fn window(
+    padding: Padding,
+    (c, h, w): (usize, usize, usize),
+    (kh, kw): (usize, usize),
+    (sh, sw): (usize, usize),
+    (oh, ow): (usize, usize),
+) -> Window {
+    let (ph, pw) = (pad_before(padding, h, kh, sh, oh), pad_before(padding, w, kw, sw, ow));
+    Window { c, h, w, kh, kw, sh, sw, ph, pw, oh, ow }
+}
+
 /// Before-padding of TensorFlow's rule along one axis.
 fn pad_before(padding: Padding, input: usize, kernel: usize, stride: usize, output: usize) -> usize {
     match padding {
@@ -153,19 +166,7 @@ pub fn run(graph: &Graph, input: &[i8]) -> Vec<i8> {
                 };
                 let weights = tensor(1);
                 let [a, kh, kw, b] = weights.shape[..] else { panic!("4-D filter") };
-                let window = Window {
-                    c,
-                    h,
-                    w,
-                    kh,
-                    kw,
-                    sh,
-                    sw,
-                    ph: pad_before(padding, h, kh, sh, oh),
-                    pw: pad_before(padding, w, kw, sw, ow),
-                    oh,
-                    ow,
-                };
+                let window = window(padding, (c, h, w), (kh, kw), (sh, sw), (oh, ow));
                 let data = int8_data(weights);
                 let bias = int32_data(tensor(2));
                 let q = weights.quantization.as_ref().expect("quantized weights");
@@ -207,19 +208,8 @@ pub fn run(graph: &Graph, input: &[i8]) -> Vec<i8> {
                 Op::AveragePool2d | Op::MaxPool2d,
                 Options::Pool2d { padding, stride_h, stride_w, filter_h, filter_w, activation },
             ) => {
-                let window = Window {
-                    c,
-                    h,
-                    w,
-                    kh: *filter_h,
-                    kw: *filter_w,
-                    sh: *stride_h,
-                    sw: *stride_w,
-                    ph: pad_before(*padding, h, *filter_h, *stride_h, oh),
-                    pw: pad_before(*padding, w, *filter_w, *stride_w, ow),
-                    oh,
-                    ow,
-                };
+                let window =
+                    window(*padding, (c, h, w), (*filter_h, *filter_w), (*stride_h, *stride_w), (oh, ow));
                 assert_eq!(params(tensor(0)), params(out), "pools keep their quantization");
                 let range = OutputRange::new(params(out), fused(*activation));
                 if op.op == Op::AveragePool2d {

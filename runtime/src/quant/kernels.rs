@@ -100,22 +100,17 @@ pub fn conv2d(
 ) {
     let (k, plane) = (window.kh * window.kw, window.h * window.w);
     let oc = y.len() / (window.oh * window.ow).max(1);
-    for o in 0..oc {
+    convolve(window, oc, bias, requantize, out, y, |o, oy, ox| {
         let kernel = &weight[o * window.c * k..(o + 1) * window.c * k];
-        for oy in 0..window.oh {
-            for ox in 0..window.ow {
-                let mut acc = bias.get(o).copied().unwrap_or(0);
-                for (tap, i, j) in window.taps(oy, ox) {
-                    for c in 0..window.c {
-                        let v = i32::from(x[c * plane + i * window.w + j]) - input_zero_point;
-                        acc += i32::from(kernel[c * k + tap]) * v;
-                    }
-                }
-                y[(o * window.oh + oy) * window.ow + ox] =
-                    out.requantize_double(acc, requantize[o.min(requantize.len() - 1)]);
+        let mut acc = 0;
+        for (tap, i, j) in window.taps(oy, ox) {
+            for c in 0..window.c {
+                let v = i32::from(x[c * plane + i * window.w + j]) - input_zero_point;
+                acc += i32::from(kernel[c * k + tap]) * v;
             }
         }
-    }
+        acc
+    });
 }
 
 /// `DEPTHWISE_CONV_2D` with per-channel multipliers: output channel `c·M + m` is input
@@ -133,17 +128,33 @@ pub fn depthwise_conv2d(
     y: &mut [i8],
 ) {
     let (k, plane) = (window.kh * window.kw, window.h * window.w);
-    for o in 0..window.c * multiplier {
+    convolve(window, window.c * multiplier, bias, requantize, out, y, |o, oy, ox| {
         let (c, kernel) = (o / multiplier, &weight[o * k..(o + 1) * k]);
+        let mut acc = 0;
+        for (tap, i, j) in window.taps(oy, ox) {
+            acc += i32::from(kernel[tap]) * (i32::from(x[c * plane + i * window.w + j]) - input_zero_point);
+        }
+        acc
+    });
+}
+
+/// The output loop the convolutions share: for every output channel `o` and position
+/// `(oy, ox)`, `sum(o, oy, ox)` plus the channel's bias, requantized by its multiplier with
+/// double rounding, moved to the output zero point and clamped, into `y` (CHW).
+fn convolve(
+    window: &Window,
+    channels: usize,
+    bias: &[i32],
+    requantize: &[Requantize],
+    out: OutputRange,
+    y: &mut [i8],
+    sum: impl Fn(usize, usize, usize) -> i32,
+) {
+    for o in 0..channels {
+        let (bias, r) = (bias.get(o).copied().unwrap_or(0), requantize[o.min(requantize.len() - 1)]);
         for oy in 0..window.oh {
             for ox in 0..window.ow {
-                let mut acc = bias.get(o).copied().unwrap_or(0);
-                for (tap, i, j) in window.taps(oy, ox) {
-                    acc += i32::from(kernel[tap])
-                        * (i32::from(x[c * plane + i * window.w + j]) - input_zero_point);
-                }
-                y[(o * window.oh + oy) * window.ow + ox] =
-                    out.requantize_double(acc, requantize[o.min(requantize.len() - 1)]);
+                y[(o * window.oh + oy) * window.ow + ox] = out.requantize_double(bias + sum(o, oy, ox), r);
             }
         }
     }
