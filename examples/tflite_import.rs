@@ -1,7 +1,8 @@
 //! The TensorFlow Lite converter: reads a float `.tflite` model, prints the `model!`
 //! declaration that computes the same function, and writes its weights as safetensors in
 //! this library's names and layout, ready for `#[model(weights = "…")]` or
-//! `io::load_safetensors`.
+//! `io::load_safetensors`. A fully int8 model is read as the float model its dequantized
+//! weights describe.
 //!
 //! ```text
 //! cargo run --example tflite_import -- data/mlperf-tiny/kws_ref_model_float32.tflite \

@@ -97,3 +97,24 @@ fn kws_int8_is_bit_exact() {
 fn vww_int8_is_bit_exact() {
     check("vww", 3, "vww_96_int8.tflite");
 }
+
+/// The converter reads the fully int8 files too, as the float models their dequantized
+/// weights describe: the same declarations as the float files' (which
+/// `tests/mlperf_tiny.rs` checks against TFLite), with as many weights.
+#[test]
+fn the_int8_files_import_as_the_float_declarations() {
+    let pairs = [
+        ("ad01_int8.tflite", "ad01_fp32.tflite"),
+        ("pretrainedResnet_quant.tflite", "pretrainedResnet.tflite"),
+        ("kws_ref_model.tflite", "kws_ref_model_float32.tflite"),
+        ("vww_96_int8.tflite", "vww_96_float.tflite"),
+    ];
+    for (int8, float) in pairs {
+        let path = |file: &str| root().join("data/mlperf-tiny").join(file);
+        let quantized = tflite::import_file(path(int8)).expect("the int8 file imports");
+        let reference = tflite::import_file(path(float)).expect("the float file imports");
+        assert_eq!(quantized.declaration("Net"), reference.declaration("Net"), "{int8}");
+        assert_eq!(quantized.parameter_count(), reference.parameter_count(), "{int8}");
+        assert!(quantized.tensors.iter().flat_map(|t| &t.data).all(|v| v.is_finite()), "{int8}");
+    }
+}

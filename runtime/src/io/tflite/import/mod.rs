@@ -43,8 +43,9 @@ impl Entry {
     }
 }
 
-/// Converts a float TensorFlow Lite graph (float32 weights, or int8 weights with their
-/// scales, which are dequantized) into `model!` layers and weights. Operators it cannot
+/// Converts a TensorFlow Lite graph into `model!` layers and weights: float32 weights, or
+/// int8 weights with their scales (and, in a fully int8 graph, int32 biases with theirs),
+/// which are dequantized — a fully int8 graph becomes the float model its weights describe. Operators it cannot
 /// express are an error naming the operator and its index.
 pub fn import(graph: &Graph) -> Result<Imported, ImportError> {
     let (&[input], &[output]) = (graph.inputs.as_slice(), graph.outputs.as_slice()) else {
@@ -55,10 +56,12 @@ pub fn import(graph: &Graph) -> Result<Imported, ImportError> {
         )));
     };
     let input_tensor = tensor(graph, input)?;
-    if input_tensor.dtype != DType::Float32 {
+    // A fully int8 graph is imported as the float model its dequantized weights describe
+    // (its int8 arithmetic is `quant`'s; the input's own scale is the caller's business).
+    let quantized_input = input_tensor.dtype == DType::Int8 && input_tensor.quantization.is_some();
+    if input_tensor.dtype != DType::Float32 && !quantized_input {
         return Err(ImportError::Graph(format!(
-            "the input `{}` is {:?}, not float32; import the float model (int8 models are read by the \
-             quantized path)",
+            "the input `{}` is {:?}, not float32 or quantized int8",
             input_tensor.name, input_tensor.dtype
         )));
     }

@@ -262,10 +262,16 @@ impl Walker<'_> {
             DType::Float32 if data.len() == len * 4 => {
                 data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
             }
-            DType::Int8 if data.len() == len => dequantize(info, data)?,
+            DType::Int8 if data.len() == len => dequantize(info, data.iter().map(|&b| f64::from(b as i8)))?,
+            DType::Int32 if data.len() == len * 4 => {
+                let values =
+                    data.chunks_exact(4).map(|b| f64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])));
+                dequantize(info, values)?
+            }
             _ => {
                 return Err(ImportError::Graph(format!(
-                    "tensor {t} (`{}`) is {:?} with {} bytes for shape {:?}; expected float32 or int8 data of that shape",
+                    "tensor {t} (`{}`) is {:?} with {} bytes for shape {:?}; expected float32, or quantized int8 or \
+                     int32, data of that shape",
                     info.name,
                     info.dtype,
                     data.len(),
@@ -293,10 +299,11 @@ impl Walker<'_> {
     }
 }
 
-/// `(q − zero point) · scale`, per channel along the quantized dimension (or per tensor).
-fn dequantize(info: &TensorInfo, data: &[u8]) -> Result<Vec<f32>, ImportError> {
+/// `(q − zero point) · scale` of the quantized `values` of `info`, per channel along the
+/// quantized dimension (or per tensor).
+fn dequantize(info: &TensorInfo, values: impl Iterator<Item = f64>) -> Result<Vec<f32>, ImportError> {
     let bad = |what: &str| ImportError::Graph(format!("tensor {} (`{}`): {what}", info.index, info.name));
-    let q = info.quantization.as_ref().ok_or_else(|| bad("int8 without quantization parameters"))?;
+    let q = info.quantization.as_ref().ok_or_else(|| bad("integer data without quantization parameters"))?;
     let channels = q.scale.len();
     let dim = q.quantized_dimension;
     let (extent, inner) = if channels == 1 {
@@ -308,13 +315,12 @@ fn dequantize(info: &TensorInfo, data: &[u8]) -> Result<Vec<f32>, ImportError> {
     if channels != extent || !(q.zero_point.len() == channels || q.zero_point.len() == 1) {
         return Err(bad("scales and zero points that do not match its shape"));
     }
-    Ok(data
-        .iter()
+    Ok(values
         .enumerate()
-        .map(|(k, &byte)| {
+        .map(|(k, v)| {
             let channel = if channels == 1 { 0 } else { k / inner % channels };
             let zero = q.zero_point.get(channel).or(q.zero_point.first()).copied().unwrap_or(0);
-            (f64::from(byte as i8) - zero as f64) as f32 * q.scale[channel]
+            (v - zero as f64) as f32 * q.scale[channel]
         })
         .collect())
 }

@@ -264,7 +264,7 @@ fn what_cannot_be_expressed_is_an_error_naming_the_operator() {
 
     let mut graph = conv_then_dense();
     graph.tensors[0].dtype = DType::Int8;
-    assert!(error(&graph).contains("is Int8, not float32"));
+    assert!(error(&graph).contains("is Int8, not float32 or quantized int8"));
 
     // A cycle: the reshape reads the dense layer's output.
     let mut graph = conv_then_dense();
