@@ -8,24 +8,19 @@
 
 use std::collections::HashMap;
 
-use staticnn::io::tflite::{Activation, DType, Graph, Op, Options, Padding, TensorInfo};
+use staticnn::io::tflite::{
+    Activation, DType, Graph, Op, Options, Padding, QuantizedDense, TensorInfo, fused_activation,
+};
 use staticnn::quant::kernels::{self, AddParams, SoftmaxTable, Window};
 use staticnn::quant::{FusedActivation, OutputRange, QuantParams, Requantize, channel_multipliers};
 
 /// A tensor's (per-tensor) quantization.
 pub fn params(t: &TensorInfo) -> QuantParams {
-    let q = t.quantization.as_ref().expect("an int8 tensor is quantized");
-    QuantParams { scale: q.scale[0], zero_point: q.zero_point[0] as i32 }
+    t.quant_params().expect("an int8 tensor is quantized")
 }
 
 fn fused(a: Activation) -> FusedActivation {
-    match a {
-        Activation::None => FusedActivation::None,
-        Activation::Relu => FusedActivation::Relu,
-        Activation::Relu6 => FusedActivation::Relu6,
-        Activation::ReluN1To1 => FusedActivation::ReluN1To1,
-        other => panic!("no int8 kernel fuses {other:?}"),
-    }
+    fused_activation(a).unwrap_or_else(|| panic!("no int8 kernel fuses {a:?}"))
 }
 
 fn int8_data(t: &TensorInfo) -> Vec<i8> {
@@ -107,41 +102,20 @@ pub fn run(graph: &Graph, input: &[i8]) -> Vec<i8> {
         let (oc, oh, ow) = chw(out);
         let mut y = vec![0i8; oc * oh * ow];
         match (&op.op, &op.options) {
-            (Op::FullyConnected, Options::FullyConnected { activation, .. }) => {
-                let weights = tensor(1);
-                let bias = op.inputs.get(2).copied().flatten().map(|b| int32_data(&graph.tensors[b]));
-                let mut data = int8_data(weights);
+            (Op::FullyConnected, _) => {
+                let mut dense = QuantizedDense::from_operator(graph, op).expect("an int8 FULLY_CONNECTED");
                 if let Some(&(fc, fh, fw)) = flattened.get(&op.inputs[0].expect("input present")) {
-                    // Column (h, w, c) of TFLite's HWC flatten is column (c, h, w) here.
-                    let rows = data.len() / (fc * fh * fw);
-                    let original = data.clone();
-                    for r in 0..rows {
-                        for ch in 0..fc {
-                            for i in 0..fh * fw {
-                                data[r * fc * fh * fw + ch * fh * fw + i] =
-                                    original[r * fc * fh * fw + i * fc + ch];
-                            }
+                    // Input (h, w, c) of TFLite's HWC flatten is input (c, h, w) here: move the
+                    // columns of the column-major weight.
+                    let (outputs, original) = (dense.outputs, dense.weight.clone());
+                    for ch in 0..fc {
+                        for i in 0..fh * fw {
+                            let (to, from) = ((ch * fh * fw + i) * outputs, (i * fc + ch) * outputs);
+                            dense.weight[to..to + outputs].copy_from_slice(&original[from..from + outputs]);
                         }
                     }
                 }
-                // TFLite's [O, I] as the kernel's column-major [I, O].
-                let (outputs, inputs) = (weights.shape[0], weights.shape[1]);
-                let data: Vec<i8> =
-                    (0..inputs * outputs).map(|k| data[(k % outputs) * inputs + k / outputs]).collect();
-                let q = weights.quantization.as_ref().expect("quantized weights");
-                let mut requantize = vec![Requantize::default(); q.scale.len()];
-                channel_multipliers(params(tensor(0)).scale, &q.scale, params(out).scale, &mut requantize);
-                let range = OutputRange::new(params(out), fused(*activation));
-                let zp = params(tensor(0)).zero_point;
-                kernels::fully_connected(
-                    &x,
-                    zp,
-                    &data,
-                    &bias.unwrap_or_default(),
-                    &requantize,
-                    range,
-                    &mut y,
-                );
+                dense.forward(&x, &mut y);
             }
             (Op::Conv2d | Op::DepthwiseConv2d, options) => {
                 let (padding, sh, sw, activation) = match *options {

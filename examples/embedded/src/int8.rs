@@ -27,8 +27,8 @@ pub type Int8Logits = [i8; OUTPUTS_1];
 pub const PARAM_BYTES: usize = WEIGHT_0.len()
     + WEIGHT_1.len()
     + 4 * (BIAS_0.len() + BIAS_1.len())
-    + core::mem::size_of::<[Requantize; OUTPUTS_0]>()
-    + core::mem::size_of::<[Requantize; OUTPUTS_1]>()
+    + core::mem::size_of_val(&REQUANTIZE_0)
+    + core::mem::size_of_val(&REQUANTIZE_1)
     + PIXELS.len();
 
 /// A weight of `u8`s as the kernels' `i8`s.

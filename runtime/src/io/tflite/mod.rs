@@ -27,6 +27,7 @@ mod import;
 mod import_error;
 mod imported;
 mod names;
+mod quantized;
 mod schema;
 #[cfg(test)]
 mod tests;
@@ -43,6 +44,7 @@ pub use graph::{
 pub use import::import;
 pub use import_error::ImportError;
 pub use imported::{Imported, ImportedTensor, Layer};
+pub use quantized::{QuantizedDense, fused_activation};
 
 use schema::{
     AddOptions, Conv2DOptions, DepthwiseConv2DOptions, FullyConnectedOptions, OptionsTable, Pool2DOptions,

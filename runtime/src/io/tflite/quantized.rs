@@ -1,0 +1,113 @@
+//! The int8 layers of a fully int8 TensorFlow Lite graph in [`quant`](crate::quant)'s terms:
+//! a tensor's quantization ([`TensorInfo::quant_params`]), a fused activation as an output
+//! clamp ([`fused_activation`]), and a `FULLY_CONNECTED` operator with everything its kernel
+//! needs ([`QuantizedDense`]), for whatever runs such a graph (the bit-exactness tests, the
+//! benchmarks, a build script generating a firmware's constants).
+
+use std::format;
+use std::string::ToString;
+use std::vec;
+use std::vec::Vec;
+
+use super::{Activation, DType, Graph, ImportError, Op, OperatorInfo, Options, TensorInfo};
+use crate::quant::{FusedActivation, OutputRange, QuantParams, Requantize, channel_multipliers, kernels};
+
+impl TensorInfo {
+    /// Its per-tensor quantization (the first scale and zero point), if it is quantized.
+    pub fn quant_params(&self) -> Option<QuantParams> {
+        let q = self.quantization.as_ref()?;
+        Some(QuantParams {
+            scale: *q.scale.first()?,
+            zero_point: i32::try_from(*q.zero_point.first()?).ok()?,
+        })
+    }
+}
+
+/// The output clamp TFLite fuses for `activation`, or `None` for one an int8 kernel cannot
+/// fuse (`TANH`, `SIGN_BIT`).
+pub fn fused_activation(activation: Activation) -> Option<FusedActivation> {
+    match activation {
+        Activation::None => Some(FusedActivation::None),
+        Activation::Relu => Some(FusedActivation::Relu),
+        Activation::Relu6 => Some(FusedActivation::Relu6),
+        Activation::ReluN1To1 => Some(FusedActivation::ReluN1To1),
+        _ => None,
+    }
+}
+
+/// A quantized `FULLY_CONNECTED` operator, ready for
+/// [`kernels::fully_connected`](crate::quant::kernels::fully_connected).
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuantizedDense {
+    /// Inputs `I`.
+    pub inputs: usize,
+    /// Outputs `O`.
+    pub outputs: usize,
+    /// The weight, column-major (`weight[i·O + o]`: TFLite's `[O, I]` transposed).
+    pub weight: Vec<i8>,
+    /// The biases (zeros if the operator has none).
+    pub bias: Vec<i32>,
+    /// One multiplier per output (or one for all, for per-tensor weights).
+    pub requantize: Vec<Requantize>,
+    /// The input's zero point.
+    pub input_zero_point: i32,
+    /// The output's zero point and clamp.
+    pub range: OutputRange,
+}
+
+impl QuantizedDense {
+    /// Reads `op` of `graph`: an int8 `FULLY_CONNECTED` with quantized input, weights and
+    /// output, int32 biases (or none) and a fusable activation.
+    pub fn from_operator(graph: &Graph, op: &OperatorInfo) -> Result<Self, ImportError> {
+        let unsupported = |what: &str| ImportError::Unsupported {
+            index: op.index,
+            op: op.op.name().to_string(),
+            what: what.to_string(),
+        };
+        let (Op::FullyConnected, Options::FullyConnected { activation, .. }) = (op.op, &op.options) else {
+            return Err(unsupported("an operator other than an int8 FULLY_CONNECTED"));
+        };
+        let activation =
+            fused_activation(*activation).ok_or_else(|| unsupported("an activation int8 cannot fuse"))?;
+        let tensor = |slot: usize| op.inputs.get(slot).copied().flatten().and_then(|t| graph.tensors.get(t));
+        let output = op.outputs.first().and_then(|&t| graph.tensors.get(t));
+        let (Some(input), Some(weight), Some(output)) = (tensor(0), tensor(1), output) else {
+            return Err(unsupported("a missing input, weight or output"));
+        };
+        let quantized = |t: &TensorInfo| t.quant_params().ok_or_else(|| unsupported("an unquantized tensor"));
+        let (input_params, output_params) = (quantized(input)?, quantized(output)?);
+        let (&[outputs, inputs], DType::Int8, Some(data)) =
+            (weight.shape.as_slice(), weight.dtype, &weight.data)
+        else {
+            return Err(unsupported("weights that are not a constant int8 [O, I] matrix"));
+        };
+        let weight_scales =
+            &weight.quantization.as_ref().ok_or_else(|| unsupported("unquantized weights"))?.scale;
+        let bias = match tensor(2) {
+            None => vec![0; outputs],
+            Some(b) => match (&b.data, b.dtype) {
+                (Some(bytes), DType::Int32) if bytes.len() == 4 * outputs => {
+                    bytes.chunks_exact(4).map(|v| i32::from_le_bytes([v[0], v[1], v[2], v[3]])).collect()
+                }
+                _ => return Err(unsupported(&format!("a bias that is not {outputs} constant int32 values"))),
+            },
+        };
+        let mut requantize = vec![Requantize::default(); weight_scales.len()];
+        channel_multipliers(input_params.scale, weight_scales, output_params.scale, &mut requantize);
+        Ok(QuantizedDense {
+            inputs,
+            outputs,
+            weight: (0..outputs * inputs).map(|k| data[(k % outputs) * inputs + k / outputs] as i8).collect(),
+            bias,
+            requantize,
+            input_zero_point: input_params.zero_point,
+            range: OutputRange::new(output_params, activation),
+        })
+    }
+
+    /// Runs the operator on `x` (`inputs` values) into `y` (`outputs` values).
+    pub fn forward(&self, x: &[i8], y: &mut [i8]) {
+        let QuantizedDense { weight, bias, requantize, input_zero_point, range, .. } = self;
+        kernels::fully_connected(x, *input_zero_point, weight, bias, requantize, *range, y);
+    }
+}
