@@ -1,7 +1,8 @@
 //! int8 against f32, one sample at a time: the MNIST MLP quantized by TensorFlow Lite's
 //! converter (`tests/fixtures/int8/mlp_int8.tflite`, run through `staticnn::quant`'s
 //! kernels) and the same trained MLP in f32 (`examples/embedded/mnist.safetensors`, the
-//! generated `forward`), on the same test image, in one run. Run with
+//! generated `forward`), on the same test image, in one run — int8 on each path of its dense
+//! kernel this CPU has (portable, AVX2, AVX-512 VNNI). Run with
 //! `cargo bench --features bench --bench int8`.
 
 use std::hint::black_box;
@@ -9,7 +10,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use staticnn::io::tflite::{self, QuantizedDense};
 use staticnn::prelude::*;
-use staticnn::quant::QuantParams;
+use staticnn::quant::{QuantParams, dot};
 use staticnn::{Dataset, Split};
 
 staticnn::model! {
@@ -49,7 +50,14 @@ fn batch_one(c: &mut Criterion) {
     assert_eq!(f32_class, int8_class);
     let mut group = c.benchmark_group("mnist_mlp_batch1");
     group.bench_function("f32", |b| b.iter(|| F32.forward(black_box(&x))));
-    group.bench_function("int8", |b| b.iter(|| forward_int8(&layers, black_box(&q))));
+    // Each path of the int8 dense kernel this CPU has, the widest (the default) last.
+    for path in [dot::Path::Portable, dot::Path::ArmDsp, dot::Path::Avx2, dot::Path::Avx512Vnni] {
+        if path.is_available() {
+            dot::limit_path(path);
+            let name = format!("int8 {path:?}");
+            group.bench_function(&name, |b| b.iter(|| forward_int8(&layers, black_box(&q))));
+        }
+    }
     group.finish();
 }
 

@@ -2,7 +2,9 @@
 //! declaration that computes the same function, and writes its weights as safetensors in
 //! this library's names and layout, ready for `#[model(weights = "…")]` or
 //! `io::load_safetensors`. A fully int8 model is read as the float model its dequantized
-//! weights describe.
+//! weights describe, and `--int8-weights` writes its int8 parameters as they are
+//! (`staticnn::io::QuantizedWeights`: int8 weights, int32 biases, scales and zero points under
+//! the declaration's layer names).
 //!
 //! ```text
 //! cargo run --example tflite_import -- data/mlperf-tiny/kws_ref_model_float32.tflite \
@@ -18,7 +20,10 @@ use std::process::ExitCode;
 
 use staticnn::io::tflite;
 
-const USAGE: &str = "usage: tflite_import MODEL.tflite [--name STRUCT] [--weights OUT.safetensors [--bake]]\n\
+const USAGE: &str = "usage: tflite_import MODEL.tflite [--name STRUCT] [--weights OUT.safetensors [--bake]] \
+    [--int8-weights OUT.safetensors]\n\
+    --int8-weights: for a fully int8 model, its int8 weights, int32 biases, scales and zero points \
+    (staticnn::io::QuantizedWeights)\n\
     --bake: declare the weights in the printed model (`#[model(weights = \"OUT.safetensors\")]`, by \
     file name: keep the declaration beside the weights)";
 
@@ -35,7 +40,7 @@ fn main() -> ExitCode {
 fn run() -> Result<(), String> {
     use lexopt::prelude::*;
     let (mut model, mut name, mut weights) = (None::<PathBuf>, "Model".to_string(), None::<PathBuf>);
-    let mut bake = false;
+    let (mut bake, mut int8_weights) = (false, None::<PathBuf>);
     let mut args = lexopt::Parser::from_env();
     while let Some(arg) = args.next().map_err(|e| e.to_string())? {
         match arg {
@@ -44,6 +49,7 @@ fn run() -> Result<(), String> {
             }
             Long("weights") => weights = Some(args.value().map_err(|e| e.to_string())?.into()),
             Long("bake") => bake = true,
+            Long("int8-weights") => int8_weights = Some(args.value().map_err(|e| e.to_string())?.into()),
             Long("help") | Short('h') => {
                 println!("{USAGE}");
                 return Ok(());
@@ -64,6 +70,11 @@ fn run() -> Result<(), String> {
     if let Some(path) = weights {
         imported.save_safetensors(&path).map_err(|e| e.to_string())?;
         eprintln!("weights written to {}", path.display());
+    }
+    if let Some(path) = int8_weights {
+        let quantized = imported.quantized.as_ref().ok_or("--int8-weights: the model is not fully int8")?;
+        quantized.save(&path).map_err(|e| e.to_string())?;
+        eprintln!("int8 weights, scales and zero points written to {}", path.display());
     }
     Ok(())
 }

@@ -116,5 +116,31 @@ fn the_int8_files_import_as_the_float_declarations() {
         assert_eq!(quantized.declaration("Net"), reference.declaration("Net"), "{int8}");
         assert_eq!(quantized.parameter_count(), reference.parameter_count(), "{int8}");
         assert!(quantized.tensors.iter().flat_map(|t| &t.data).all(|v| v.is_finite()), "{int8}");
+        assert!(reference.quantized.is_none(), "{float}: a float graph has no int8 parameters");
+        check_int8_parameters(&quantized, int8);
     }
+}
+
+/// The converter's int8 parameters (`--int8-weights`) against the dequantized float weights
+/// of the same import: each layer's `weight` times its channel's `weight_scale` is the float
+/// weight, its `bias` times `input scale × weight scale` the float bias, and every layer
+/// with weights has its output's scale and zero point.
+fn check_int8_parameters(imported: &tflite::Imported, file: &str) {
+    let q = imported.quantized.as_ref().expect("a fully int8 graph has int8 parameters");
+    q.params("input").expect("the input's quantization");
+    let mut layers = 0;
+    for t in imported.tensors.iter().filter(|t| t.name.ends_with(".weight")) {
+        let label = t.name.trim_end_matches(".weight");
+        let weight = q.i8(&t.name, &t.shape).expect("an int8 weight of the float weight's shape");
+        let scales = q.weight_scales(label, t.shape[0]).expect("its scales");
+        let per_channel = t.data.len() / t.shape[0];
+        for (k, (&w, &f)) in weight.iter().zip(&t.data).enumerate() {
+            let scale = scales[(k / per_channel).min(scales.len() - 1)];
+            assert_eq!((f64::from(w) * f64::from(scale)) as f32, f, "{file}: {} [{k}]", t.name);
+        }
+        q.i32(&format!("{label}.bias"), &[t.shape[0]]).expect("its int32 bias");
+        q.params(label).expect("its output's quantization");
+        layers += 1;
+    }
+    assert!(layers > 0, "{file}");
 }

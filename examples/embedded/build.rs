@@ -107,8 +107,8 @@ fn read_idx(path: &Path, magic: u32, dims: &[u32], len: usize) -> Result<Vec<u8>
 
 /// The int8 MNIST MLP of `tests/fixtures/int8/mlp_int8.tflite` (quantized by TensorFlow
 /// Lite's converter) as Rust items for `src/int8.rs`: each `FULLY_CONNECTED` layer as the
-/// library reads it (`io::tflite::QuantizedDense`, on the host) — its weights in the
-/// kernel's column-major order (`int8_w{k}.i8`, for `include_bytes!`), its biases,
+/// library reads it (`io::tflite::QuantizedDense`, on the host) — its weights packed for the
+/// kernel (`int8_w{k}.i8`, for `include_bytes!`), its biases with the input zero point folded in,
 /// per-channel multipliers and output range, and the input's quantization of
 /// every pixel value (a table of 256). Also copies TFLite's outputs for the first test images,
 /// which the binaries compare with their own.
@@ -142,16 +142,14 @@ fn int8_mlp(manifest: &Path, out: &Path) -> Result<(), Box<dyn Error>> {
              static WEIGHT_{k}: [u8; {n}] = *include_bytes!(concat!(env!(\"OUT_DIR\"), \"/int8_w{k}.i8\"));\n\
              static BIAS_{k}: [i32; {o}] = {:?};\n\
              static REQUANTIZE_{k}: [Requantize; {}] = [{}];\n\
-             const INPUT_ZERO_POINT_{k}: i32 = {};\n\
              const RANGE_{k}: OutputRange = OutputRange {{ zero_point: {}, min: {}, max: {} }};\n",
             dense.bias,
             multipliers.len(),
             multipliers.join(", "),
-            dense.input_zero_point,
             range.zero_point,
             range.min,
             range.max,
-            n = o * i,
+            n = dense.weight.len(),
         ));
     }
     let input = graph.tensors[graph.inputs[0]].quant_params().ok_or("an unquantized input")?;

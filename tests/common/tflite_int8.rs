@@ -103,15 +103,14 @@ pub fn run(graph: &Graph, input: &[i8]) -> Vec<i8> {
         let mut y = vec![0i8; oc * oh * ow];
         match (&op.op, &op.options) {
             (Op::FullyConnected, _) => {
-                let mut dense = QuantizedDense::from_operator(graph, op).expect("an int8 FULLY_CONNECTED");
+                let dense = QuantizedDense::from_operator(graph, op).expect("an int8 FULLY_CONNECTED");
+                let mut x = x;
                 if let Some(&(fc, fh, fw)) = flattened.get(&op.inputs[0].expect("input present")) {
-                    // Input (h, w, c) of TFLite's HWC flatten is input (c, h, w) here: move the
-                    // columns of the column-major weight.
-                    let (outputs, original) = (dense.outputs, dense.weight.clone());
+                    // TFLite flattens (h, w, c): put the (c, h, w) values in its order.
+                    let chw = x.clone();
                     for ch in 0..fc {
                         for i in 0..fh * fw {
-                            let (to, from) = ((ch * fh * fw + i) * outputs, (i * fc + ch) * outputs);
-                            dense.weight[to..to + outputs].copy_from_slice(&original[from..from + outputs]);
+                            x[i * fc + ch] = chw[ch * fh * fw + i];
                         }
                     }
                 }

@@ -46,9 +46,9 @@ pub fn classify_int8(pixels: &Image) -> (u8, Int8Logits) {
     }
     let mut hidden = [0i8; OUTPUTS_0];
     let (w0, w1) = (signed(&WEIGHT_0), signed(&WEIGHT_1));
-    fully_connected(&x, INPUT_ZERO_POINT_0, w0, &BIAS_0, &REQUANTIZE_0, RANGE_0, &mut hidden);
+    fully_connected(&x, w0, &BIAS_0, &REQUANTIZE_0, RANGE_0, &mut hidden);
     let mut logits = [0i8; OUTPUTS_1];
-    fully_connected(&hidden, INPUT_ZERO_POINT_1, w1, &BIAS_1, &REQUANTIZE_1, RANGE_1, &mut logits);
+    fully_connected(&hidden, w1, &BIAS_1, &REQUANTIZE_1, RANGE_1, &mut logits);
     // The first largest, as TFLite's and the f32 path's argmax.
     let mut best = 0;
     for (k, &v) in logits.iter().enumerate() {

@@ -12,6 +12,9 @@
 //!   converts between dtypes: an `F64` file loaded into an `f32` model is an error.
 //! - Files carry the metadata `{"format": "pt"}`, as the ones PyTorch writes do.
 //!
+//! Quantized (int8) models have files of their own, [`QuantizedWeights`], under the same
+//! layer names.
+//!
 //! Loading checks the whole file against the model before changing anything: every
 //! declared tensor must be present with exactly the model's shape and dtype, and the file
 //! may hold no tensor the model does not declare. On any error the model is left as it
@@ -31,6 +34,7 @@
 
 mod atomic;
 mod codec;
+mod quantized;
 #[cfg(test)]
 mod tests;
 pub mod tflite;
@@ -44,6 +48,7 @@ use std::vec::Vec;
 
 use self::atomic::write_atomically;
 use self::codec::{Group, decode, decode_groups, encode, encode_groups};
+pub use self::quantized::{QuantValues, QuantizedWeights};
 pub use self::weights_error::{IoOperation, WeightsError};
 use crate::params::Parameters;
 use crate::training::OptimizerState;

@@ -88,6 +88,18 @@ pub enum WeightsError {
         /// The model's dtype.
         model_dtype: Dtype,
     },
+    /// A tensor of a quantized weights file ([`QuantizedWeights`](super::QuantizedWeights))
+    /// has another element type than its name calls for.
+    QuantizedDtype {
+        /// The file, if the data came from one.
+        path: Option<PathBuf>,
+        /// The tensor.
+        tensor: String,
+        /// Its dtype in the file, as safetensors names it.
+        file_dtype: String,
+        /// The dtype expected (`I8`, `I32` or `F32`).
+        expected: &'static str,
+    },
     /// The model lists two tensors under the same name, so they cannot be told apart in a
     /// file (a bug in a hand-written [`Parameters`](crate::Parameters) implementation).
     DuplicateTensor {
@@ -165,6 +177,7 @@ impl WeightsError {
             | WeightsError::Unexpected { path, .. }
             | WeightsError::ShapeMismatch { path, .. }
             | WeightsError::DtypeMismatch { path, .. }
+            | WeightsError::QuantizedDtype { path, .. }
             | WeightsError::DuplicateTensor { path, .. }
             | WeightsError::InconsistentModel { path, .. }
             | WeightsError::NonFinite { path, .. }
@@ -254,6 +267,11 @@ impl fmt::Display for WeightsError {
                 "{origin}: tensor `{tensor}`: the file has dtype {file_dtype} but the model \
                  expects {} (dtypes are never converted on load)",
                 dtype_name(*model_dtype)
+            ),
+            WeightsError::QuantizedDtype { tensor, file_dtype, expected, .. } => write!(
+                f,
+                "{origin}: tensor `{tensor}`: the file has dtype {file_dtype} but a quantized model \
+                 expects {expected}"
             ),
             WeightsError::DuplicateTensor { tensor, .. } => write!(
                 f,

@@ -1,6 +1,6 @@
 //! TFLite's reference int8 kernels on this library's layout: images are `C × H × W` in CHW
-//! order, a dense weight is column-major (`[I, O]` row-major, as the f32 `Dense` stores it),
-//! a convolution's `[OC, C, KH, KW]` and a depthwise convolution's `[C·M, 1, KH, KW]`
+//! order, a dense weight packed in groups of four inputs ([`dot`](super::dot)), a
+//! convolution's `[OC, C, KH, KW]` and a depthwise convolution's `[C·M, 1, KH, KW]`
 //! (PyTorch's shapes). Each kernel computes
 //! exactly what the TFLite kernel of the same name computes; the dimensions come in a
 //! [`Window`] and the slices must have the lengths they imply (the kernels index them, so
@@ -56,14 +56,14 @@ impl Window {
 /// `FULLY_CONNECTED`: `y[o] = requantize(Σᵢ (x[i] − input_zero_point) · w[o][i] + bias[o])`,
 /// with one multiplier per output or one for all (`requantize.len() == 1`); single rounding.
 ///
-/// The weight is column-major, `weight[i·O + o]` (the transpose of PyTorch's `[O, I]`, as
-/// the f32 `Dense` stores it), so that inputs at the zero point are skipped
+/// The weight comes packed ([`dot::pack`](super::dot::pack)) and the input zero point folded
+/// into the biases ([`dot::fold_zero_point`](super::dot::fold_zero_point)), as the TFLite
+/// reader's `QuantizedDense` prepares them; groups of four inputs at −128 are skipped
 /// ([`dot::accumulate`](super::dot::accumulate)).
 pub fn fully_connected(
     x: &[i8],
-    input_zero_point: i32,
-    weight: &[i8],
-    bias: &[i32],
+    packed_weight: &[i8],
+    folded_bias: &[i32],
     requantize: &[Requantize],
     out: OutputRange,
     y: &mut [i8],
@@ -75,12 +75,39 @@ pub fn fully_connected(
         let first = b * BLOCK;
         let mut acc = [0i32; BLOCK];
         let acc = &mut acc[..ys.len()];
-        for (o, acc) in acc.iter_mut().enumerate() {
-            *acc = bias.get(first + o).copied().unwrap_or(0);
-        }
-        super::dot::accumulate(x, input_zero_point, &weight[first..], outputs, acc);
-        for (o, (y, &acc)) in ys.iter_mut().zip(acc.iter()).enumerate() {
-            *y = out.requantize(acc, requantize[(first + o).min(requantize.len() - 1)]);
+        acc.copy_from_slice(&folded_bias[first..first + ys.len()]);
+        super::dot::accumulate(x, &packed_weight[first * super::dot::GROUP..], outputs, acc);
+        let requantize = match requantize {
+            [one] => core::slice::from_ref(one),
+            all => &all[first..first + ys.len()],
+        };
+        crate::kernels::run_widest(RequantizeAll { acc, requantize, out, y: ys });
+    }
+}
+
+/// The single-rounding requantization of a block of sums, one multiplier each or one for all,
+/// as a loop the compiler vectorises for the widest instruction set
+/// ([`run_widest`](crate::kernels::run_widest): 64-bit products and variable shifts in
+/// vector lanes), the same arithmetic as [`OutputRange::requantize`].
+struct RequantizeAll<'a> {
+    acc: &'a [i32],
+    requantize: &'a [Requantize],
+    out: OutputRange,
+    y: &'a mut [i8],
+}
+
+impl crate::kernels::Kernel for RequantizeAll<'_> {
+    #[inline(always)]
+    fn run(self) {
+        let RequantizeAll { acc, requantize, out, y } = self;
+        if let [r] = requantize {
+            for (y, &acc) in y.iter_mut().zip(acc) {
+                *y = out.requantize(acc, *r);
+            }
+        } else {
+            for ((y, &acc), &r) in y.iter_mut().zip(acc).zip(requantize) {
+                *y = out.requantize(acc, r);
+            }
         }
     }
 }

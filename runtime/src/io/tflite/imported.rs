@@ -7,7 +7,7 @@ use std::string::{String, ToString};
 use std::vec::Vec;
 
 use super::ImportError;
-use crate::io::WeightsError;
+use crate::io::{QuantizedWeights, WeightsError};
 
 /// A TensorFlow Lite model as this library declares it: [`Imported::declaration`] gives the
 /// `model!` source, [`Imported::tensors`] the weights under the names that declaration
@@ -21,6 +21,10 @@ pub struct Imported {
     pub layers: Vec<Layer>,
     /// The weights, in the order the model declares them, PyTorch's shapes, row-major.
     pub tensors: Vec<ImportedTensor>,
+    /// For a fully int8 graph, its int8 weights, int32 biases, scales and zero points as a
+    /// quantized weights file holds them ([`QuantizedWeights`], the same layer names;
+    /// [`tensors`](Self::tensors) holds their dequantized values). `None` for a float graph.
+    pub quantized: Option<QuantizedWeights>,
 }
 
 /// One entry of an imported model's layer list.

@@ -10,7 +10,10 @@ use std::vec;
 use std::vec::Vec;
 
 use super::{Activation, DType, Graph, ImportError, Op, OperatorInfo, Options, TensorInfo};
-use crate::quant::{FusedActivation, OutputRange, QuantParams, Requantize, channel_multipliers, kernels};
+use crate::io::{QuantizedWeights, WeightsError};
+use crate::quant::{
+    FusedActivation, OutputRange, QuantParams, Requantize, channel_multipliers, dot, kernels,
+};
 
 impl TensorInfo {
     /// Its per-tensor quantization (the first scale and zero point), if it is quantized.
@@ -43,14 +46,13 @@ pub struct QuantizedDense {
     pub inputs: usize,
     /// Outputs `O`.
     pub outputs: usize,
-    /// The weight, column-major (`weight[i·O + o]`: TFLite's `[O, I]` transposed).
+    /// The weight, packed for the kernel ([`dot::pack`]).
     pub weight: Vec<i8>,
-    /// The biases (zeros if the operator has none).
+    /// The biases (zeros if the operator has none) with the input zero point folded in
+    /// ([`dot::fold_zero_point`]).
     pub bias: Vec<i32>,
     /// One multiplier per output (or one for all, for per-tensor weights).
     pub requantize: Vec<Requantize>,
-    /// The input's zero point.
-    pub input_zero_point: i32,
     /// The output's zero point and clamp.
     pub range: OutputRange,
 }
@@ -81,9 +83,12 @@ impl QuantizedDense {
         else {
             return Err(unsupported("weights that are not a constant int8 [O, I] matrix"));
         };
+        if data.len() != outputs * inputs {
+            return Err(unsupported(&format!("a weight of {} bytes for [{outputs}, {inputs}]", data.len())));
+        }
         let weight_scales =
             &weight.quantization.as_ref().ok_or_else(|| unsupported("unquantized weights"))?.scale;
-        let bias = match tensor(2) {
+        let mut bias = match tensor(2) {
             None => vec![0; outputs],
             Some(b) => match (&b.data, b.dtype) {
                 (Some(bytes), DType::Int32) if bytes.len() == 4 * outputs => {
@@ -94,20 +99,52 @@ impl QuantizedDense {
         };
         let mut requantize = vec![Requantize::default(); weight_scales.len()];
         channel_multipliers(input_params.scale, weight_scales, output_params.scale, &mut requantize);
+        let mut packed = vec![0; dot::packed_len(inputs, outputs)];
+        dot::pack(inputs, outputs, |i, o| data[o * inputs + i] as i8, &mut packed);
+        dot::fold_zero_point(&packed, input_params.zero_point, &mut bias);
         Ok(QuantizedDense {
             inputs,
             outputs,
-            weight: (0..outputs * inputs).map(|k| data[(k % outputs) * inputs + k / outputs] as i8).collect(),
+            weight: packed,
             bias,
             requantize,
-            input_zero_point: input_params.zero_point,
             range: OutputRange::new(output_params, activation),
+        })
+    }
+
+    /// The dense layer `label` of a quantized weights file ([`QuantizedWeights`]: `label.weight`
+    /// of shape `[outputs, inputs]`, its scales, biases and output quantization), on an input
+    /// quantized as `input`, with `activation` folded into its output clamp. A tensor that is
+    /// missing or of another shape or dtype is an error naming it.
+    pub fn from_weights(
+        weights: &QuantizedWeights,
+        label: &str,
+        (inputs, outputs): (usize, usize),
+        input: QuantParams,
+        activation: FusedActivation,
+    ) -> Result<Self, WeightsError> {
+        let weight = weights.i8(&format!("{label}.weight"), &[outputs, inputs])?;
+        let scales = weights.weight_scales(label, outputs)?;
+        let mut bias = weights.i32(&format!("{label}.bias"), &[outputs])?.to_vec();
+        let output = weights.params(label)?;
+        let mut requantize = vec![Requantize::default(); scales.len()];
+        channel_multipliers(input.scale, scales, output.scale, &mut requantize);
+        let mut packed = vec![0; dot::packed_len(inputs, outputs)];
+        dot::pack(inputs, outputs, |i, o| weight[o * inputs + i], &mut packed);
+        dot::fold_zero_point(&packed, input.zero_point, &mut bias);
+        Ok(QuantizedDense {
+            inputs,
+            outputs,
+            weight: packed,
+            bias,
+            requantize,
+            range: OutputRange::new(output, activation),
         })
     }
 
     /// Runs the operator on `x` (`inputs` values) into `y` (`outputs` values).
     pub fn forward(&self, x: &[i8], y: &mut [i8]) {
-        let QuantizedDense { weight, bias, requantize, input_zero_point, range, .. } = self;
-        kernels::fully_connected(x, *input_zero_point, weight, bias, requantize, *range, y);
+        let QuantizedDense { weight, bias, requantize, range, .. } = self;
+        kernels::fully_connected(x, weight, bias, requantize, *range, y);
     }
 }

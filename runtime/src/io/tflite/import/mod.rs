@@ -18,6 +18,8 @@ use std::vec::Vec;
 
 use super::graph::{DType, Graph, Op, OperatorInfo, Options, TensorInfo};
 use super::{ImportError, Imported, ImportedTensor, Layer};
+use crate::io::{QuantValues, QuantizedWeights};
+use crate::quant::QuantParams;
 
 mod operators;
 #[cfg(test)]
@@ -25,21 +27,32 @@ mod tests;
 
 /// An entry being built, with the weights of a layer that has them (named once the entry's
 /// place in the model is known).
+/// In a fully int8 graph, `output` is the int8 quantization of what the entry computes.
 enum Entry {
-    Simple { text: String, params: Option<Params> },
-    Residual { main: Vec<Entry>, shortcut: Vec<Entry> },
+    Simple { text: String, params: Option<Params>, output: Option<QuantParams> },
+    Residual { main: Vec<Entry>, shortcut: Vec<Entry>, output: Option<QuantParams> },
 }
 
-/// A layer's weight (PyTorch's shape, row-major) and bias.
+/// A layer's weight (PyTorch's shape, row-major) and bias, and in a fully int8 graph the
+/// int8 values they were dequantized from.
 struct Params {
     weight_shape: Vec<usize>,
     weight: Vec<f32>,
     bias: Vec<f32>,
+    int8: Option<Int8Params>,
+}
+
+/// A layer's int8 weight (the layout of [`Params::weight`]), its per-channel (or per-tensor)
+/// scales, and its int32 bias.
+struct Int8Params {
+    weight: Vec<i8>,
+    scales: Vec<f32>,
+    bias: Vec<i32>,
 }
 
 impl Entry {
     fn simple(text: impl Into<String>) -> Self {
-        Entry::Simple { text: text.into(), params: None }
+        Entry::Simple { text: text.into(), params: None, output: None }
     }
 }
 
@@ -77,8 +90,16 @@ pub fn import(graph: &Graph) -> Result<Imported, ImportError> {
     let entries = walker.chain(input, output, 0)?;
     let mut layers = Vec::new();
     let mut tensors = Vec::new();
-    name_entries(entries, None, &mut layers, &mut tensors);
-    Ok(Imported { input: input_shape, layers, tensors })
+    let mut quantized = QuantizedWeights::default();
+    name_entries(entries, None, &mut layers, &mut tensors, &mut quantized);
+    let quantized = match input_tensor.quant_params() {
+        Some(params) if quantized_input => {
+            quantized.insert_params("input", params);
+            Some(quantized)
+        }
+        _ => None,
+    };
+    Ok(Imported { input: input_shape, layers, tensors, quantized })
 }
 
 /// Gives every entry its label (its index, within a block `block.index`, within a shortcut
@@ -88,6 +109,7 @@ fn name_entries(
     prefix: Option<&str>,
     out: &mut Vec<Layer>,
     tensors: &mut Vec<ImportedTensor>,
+    quantized: &mut QuantizedWeights,
 ) {
     for (index, entry) in entries.into_iter().enumerate() {
         let label = match prefix {
@@ -95,9 +117,23 @@ fn name_entries(
             None => index.to_string(),
         };
         match entry {
-            Entry::Simple { text, params } => {
-                if let Some(Params { weight_shape, weight, bias }) = params {
+            Entry::Simple { text, params, output } => {
+                if let Some(Params { weight_shape, weight, bias, int8 }) = params {
                     let bias_shape = std::vec![bias.len()];
+                    if let Some(Int8Params { weight, scales, bias }) = int8 {
+                        quantized.insert(
+                            format!("{label}.weight"),
+                            weight_shape.clone(),
+                            QuantValues::I8(weight),
+                        );
+                        let scale_shape = std::vec![scales.len()];
+                        quantized.insert(
+                            format!("{label}.weight_scale"),
+                            scale_shape,
+                            QuantValues::F32(scales),
+                        );
+                        quantized.insert(format!("{label}.bias"), bias_shape.clone(), QuantValues::I32(bias));
+                    }
                     tensors.push(ImportedTensor {
                         name: format!("{label}.weight"),
                         shape: weight_shape,
@@ -109,12 +145,19 @@ fn name_entries(
                         data: bias,
                     });
                 }
+                if let Some(params) = output {
+                    quantized.insert_params(&label, params);
+                }
                 out.push(Layer::Simple(text));
             }
-            Entry::Residual { main, shortcut } => {
+            Entry::Residual { main, shortcut, output } => {
+                if let Some(params) = output {
+                    quantized.insert_params(&label, params);
+                }
                 let (mut main_layers, mut shortcut_layers) = (Vec::new(), Vec::new());
-                name_entries(main, Some(&label), &mut main_layers, tensors);
-                name_entries(shortcut, Some(&format!("{label}.shortcut")), &mut shortcut_layers, tensors);
+                name_entries(main, Some(&label), &mut main_layers, tensors, quantized);
+                let shortcut_label = format!("{label}.shortcut");
+                name_entries(shortcut, Some(&shortcut_label), &mut shortcut_layers, tensors, quantized);
                 out.push(Layer::Residual { main: main_layers, shortcut: shortcut_layers });
             }
         }
@@ -298,7 +341,7 @@ impl<'g> Walker<'g> {
                     if first.len() >= second.len() { (first, second) } else { (second, first) };
                 let Options::Add { activation } = op.options else { return Err(wrong_options(op)) };
                 reversed.extend(self.activation(op, activation)?);
-                reversed.push(Entry::Residual { main, shortcut });
+                reversed.push(Entry::Residual { main, shortcut, output: self.output_params(op) });
                 t = fork;
                 continue;
             }

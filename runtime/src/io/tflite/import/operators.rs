@@ -5,11 +5,12 @@ use std::format;
 use std::string::{String, ToString};
 use std::vec::Vec;
 
-use super::{Entry, Layout, Params, Walker, layout, tensor, wrong_options};
+use super::{Entry, Int8Params, Layout, Params, Walker, layout, tensor, wrong_options};
 use crate::io::tflite::ImportError;
 use crate::io::tflite::graph::{
     Activation, DType, Op, OperatorInfo, Options, Padding, TensorInfo, WeightsFormat,
 };
+use crate::quant::QuantParams;
 
 impl Walker<'_> {
     /// The entries of one operator from `x` to `y`, in order.
@@ -38,16 +39,18 @@ impl Walker<'_> {
                     // A grouped convolution: TFLite infers groups from the filter's depth.
                     return Err(unsupported(format!("a filter for {ic} input channels on {c} (groups)")));
                 }
-                let mut weight = std::vec![0.0; filter.len()];
+                let mut source = std::vec![0; filter.len()];
                 for (o, i, r, s) in indices4(oc, ic, kh, kw) {
-                    weight[((o * ic + i) * kh + r) * kw + s] = filter[((o * kh + r) * kw + s) * ic + i];
+                    source[((o * ic + i) * kh + r) * kw + s] = ((o * kh + r) * kw + s) * ic + i;
                 }
+                let (weight, int8) = (gather(&filter, &source), self.int8_params(op, &source, oc)?);
                 let bias = self.bias(op, 2, oc)?;
                 let window = window_args(padding, (stride_h, stride_w), (h, w), (kh, kw));
                 let text = format!("conv2d({oc}, {}{window})", pair(kh, kw));
                 entries.push(Entry::Simple {
                     text,
-                    params: Some(Params { weight_shape: std::vec![oc, ic, kh, kw], weight, bias }),
+                    params: Some(Params { weight_shape: std::vec![oc, ic, kh, kw], weight, bias, int8 }),
+                    output: None,
                 });
                 activation
             }
@@ -73,12 +76,13 @@ impl Walker<'_> {
                 if c == 0 || oc % c != 0 {
                     return Err(unsupported(format!("{oc} output channels from {c} input channels")));
                 }
-                let mut weight = std::vec![0.0; filter.len()];
+                let mut source = std::vec![0; filter.len()];
                 for o in 0..oc {
                     for r in 0..kh * kw {
-                        weight[o * kh * kw + r] = filter[r * oc + o];
+                        source[o * kh * kw + r] = r * oc + o;
                     }
                 }
+                let (weight, int8) = (gather(&filter, &source), self.int8_params(op, &source, oc)?);
                 let bias = self.bias(op, 2, oc)?;
                 let multiplier = if oc == c { String::new() } else { format!(", multiplier = {}", oc / c) };
                 let text = format!(
@@ -86,8 +90,8 @@ impl Walker<'_> {
                     pair(kh, kw),
                     window_args(padding, (stride_h, stride_w), (h, w), (kh, kw))
                 );
-                let params = Params { weight_shape: std::vec![oc, 1, kh, kw], weight, bias };
-                entries.push(Entry::Simple { text, params: Some(params) });
+                let params = Params { weight_shape: std::vec![oc, 1, kh, kw], weight, bias, int8 };
+                entries.push(Entry::Simple { text, params: Some(params), output: None });
                 activation
             }
             (
@@ -161,21 +165,22 @@ impl Walker<'_> {
                     }
                     Layout::Flat(_) => self.flattened_image(x)?,
                 };
-                let mut weight = filter;
+                let mut source: Vec<usize> = (0..filter.len()).collect();
                 if let Some((h, w, c)) = hwc.filter(|&(h, w, c)| h * w > 1 && c > 1 && h * w * c == i) {
-                    let original = weight.clone();
                     for row in 0..o {
                         for (ci, r, s) in
                             (0..c).flat_map(|ci| (0..h).flat_map(move |r| (0..w).map(move |s| (ci, r, s))))
                         {
-                            weight[row * i + (ci * h + r) * w + s] = original[row * i + (r * w + s) * c + ci];
+                            source[row * i + (ci * h + r) * w + s] = row * i + (r * w + s) * c + ci;
                         }
                     }
                 }
+                let (weight, int8) = (gather(&filter, &source), self.int8_params(op, &source, o)?);
                 let bias = self.bias(op, 2, o)?;
                 entries.push(Entry::Simple {
                     text: format!("dense({o})"),
-                    params: Some(Params { weight_shape: std::vec![o, i], weight, bias }),
+                    params: Some(Params { weight_shape: std::vec![o, i], weight, bias, int8 }),
+                    output: None,
                 });
                 activation
             }
@@ -209,7 +214,65 @@ impl Walker<'_> {
             _ => return Err(ImportError::UnsupportedOperator { index: op.index, op: name.to_string() }),
         };
         entries.extend(self.activation(op, activation)?);
+        // The output's quantization, on the layer with the weights (its activation is folded
+        // into its clamp) or else on the last.
+        if let Some(params) = self.output_params(op) {
+            let with_weights =
+                entries.iter().position(|e| matches!(e, Entry::Simple { params: Some(_), .. }));
+            if let Some(Entry::Simple { output, .. }) =
+                with_weights.or(entries.len().checked_sub(1)).and_then(|k| entries.get_mut(k))
+            {
+                *output = Some(params);
+            }
+        }
         Ok(entries)
+    }
+
+    /// The int8 quantization of `op`'s output, if the graph computes it in int8.
+    pub(super) fn output_params(&self, op: &OperatorInfo) -> Option<QuantParams> {
+        let info = op.outputs.first().and_then(|&t| self.graph.tensors.get(t))?;
+        if info.dtype != DType::Int8 {
+            return None;
+        }
+        info.quant_params()
+    }
+
+    /// The int8 weights of a fully int8 `op` (filter in slot 1, `source` giving each weight's
+    /// index in it, as for the float weights), their scales and the int32 biases of slot 2;
+    /// `None` if `op` does not compute in int8.
+    fn int8_params(
+        &self,
+        op: &OperatorInfo,
+        source: &[usize],
+        outputs: usize,
+    ) -> Result<Option<Int8Params>, ImportError> {
+        let unsupported =
+            |what: String| ImportError::Unsupported { index: op.index, op: op.op.name().to_string(), what };
+        let slot = |k: usize| op.inputs.get(k).copied().flatten().and_then(|t| self.graph.tensors.get(t));
+        let (Some(filter), Some(_)) = (slot(1), self.output_params(op)) else { return Ok(None) };
+        let (DType::Int8, Some(data), Some(q)) = (filter.dtype, &filter.data, &filter.quantization) else {
+            return Ok(None);
+        };
+        if q.zero_point.iter().any(|&z| z != 0) {
+            return Err(unsupported("int8 weights with a nonzero zero point (not symmetric)".to_string()));
+        }
+        if q.scale.len() != 1 && q.scale.len() != outputs {
+            return Err(unsupported(format!("{} weight scales for {outputs} outputs", q.scale.len())));
+        }
+        let raw: Vec<i8> = data.iter().map(|&b| b as i8).collect();
+        let bias = match slot(2) {
+            None => std::vec![0; outputs],
+            Some(b) => match (&b.data, b.dtype) {
+                (Some(bytes), DType::Int32) if bytes.len() == 4 * outputs => {
+                    bytes.chunks_exact(4).map(|v| i32::from_le_bytes([v[0], v[1], v[2], v[3]])).collect()
+                }
+                _ => return Err(unsupported(format!("a bias that is not {outputs} constant int32 values"))),
+            },
+        };
+        if source.iter().any(|&k| k >= raw.len()) {
+            return Err(unsupported(format!("an int8 filter of {} bytes", raw.len())));
+        }
+        Ok(Some(Int8Params { weight: gather(&raw, source), scales: q.scale.clone(), bias }))
     }
 
     /// If `t` is a `RESHAPE` of an image (TensorFlow's HWC order), that image's `(H, W, C)`.
@@ -297,6 +360,11 @@ impl Walker<'_> {
         }
         Ok(bias)
     }
+}
+
+/// `values[source[k]]` for each `k`: the values in another layout.
+fn gather<T: Copy>(values: &[T], source: &[usize]) -> Vec<T> {
+    source.iter().map(|&k| values[k]).collect()
 }
 
 /// `(q − zero point) · scale` of the quantized `values` of `info`, per channel along the
