@@ -52,7 +52,125 @@ fn inputs(model_index: u32, len: usize) -> Vec<Vec<i8>> {
         .collect()
 }
 
-fn check(name: &str, model_index: u32, file: &str) {
+// The four networks as `examples/mlperf_tiny/models.rs` declares them, baked as int8 from
+// the converter's output for the int8 files (`tflite_import --int8-weights`, committed under
+// `tests/fixtures/mlperf_tiny/`).
+staticnn::model! {
+    #[model(int8 = "fixtures/mlperf_tiny/ad_int8.safetensors")]
+    pub struct Ad {
+        input(640),
+        dense(128), relu,
+        dense(128), relu,
+        dense(128), relu,
+        dense(128), relu,
+        dense(8), relu,
+        dense(128), relu,
+        dense(128), relu,
+        dense(128), relu,
+        dense(128), relu,
+        dense(640),
+    }
+}
+
+staticnn::model! {
+    #[model(int8 = "fixtures/mlperf_tiny/ic_int8.safetensors")]
+    pub struct Ic {
+        input(3, 32, 32),
+        conv2d(16, 3, padding = same), relu,
+        residual {
+            conv2d(16, 3, padding = same), relu,
+            conv2d(16, 3, padding = same),
+        },
+        relu,
+        residual {
+            conv2d(32, 3, stride = 2, padding = same), relu,
+            conv2d(32, 3, padding = same),
+        } shortcut {
+            conv2d(32, 1, stride = 2),
+        },
+        relu,
+        residual {
+            conv2d(64, 3, stride = 2, padding = same), relu,
+            conv2d(64, 3, padding = same),
+        } shortcut {
+            conv2d(64, 1, stride = 2),
+        },
+        relu,
+        avgpool(8),
+        flatten,
+        dense(10),
+        softmax,
+    }
+}
+
+staticnn::model! {
+    #[model(int8 = "fixtures/mlperf_tiny/kws_int8.safetensors")]
+    pub struct Kws {
+        input(1, 49, 10),
+        conv2d(64, (10, 4), stride = 2, padding = same), relu,
+        depthwise_conv2d(3, padding = same), relu,
+        conv2d(64, 1), relu,
+        depthwise_conv2d(3, padding = same), relu,
+        conv2d(64, 1), relu,
+        depthwise_conv2d(3, padding = same), relu,
+        conv2d(64, 1), relu,
+        depthwise_conv2d(3, padding = same), relu,
+        conv2d(64, 1), relu,
+        avgpool((25, 5)),
+        flatten,
+        dense(12),
+        softmax,
+    }
+}
+
+staticnn::model! {
+    #[model(int8 = "fixtures/mlperf_tiny/vww_int8.safetensors")]
+    pub struct Vww {
+        input(3, 96, 96),
+        conv2d(8, 3, stride = 2, padding = same), relu,
+        depthwise_conv2d(3, padding = same), relu,
+        conv2d(16, 1), relu,
+        depthwise_conv2d(3, stride = 2, padding = same), relu,
+        conv2d(32, 1), relu,
+        depthwise_conv2d(3, padding = same), relu,
+        conv2d(32, 1), relu,
+        depthwise_conv2d(3, stride = 2, padding = same), relu,
+        conv2d(64, 1), relu,
+        depthwise_conv2d(3, padding = same), relu,
+        conv2d(64, 1), relu,
+        depthwise_conv2d(3, stride = 2, padding = same), relu,
+        conv2d(128, 1), relu,
+        depthwise_conv2d(3, padding = same), relu,
+        conv2d(128, 1), relu,
+        depthwise_conv2d(3, padding = same), relu,
+        conv2d(128, 1), relu,
+        depthwise_conv2d(3, padding = same), relu,
+        conv2d(128, 1), relu,
+        depthwise_conv2d(3, padding = same), relu,
+        conv2d(128, 1), relu,
+        depthwise_conv2d(3, padding = same), relu,
+        conv2d(128, 1), relu,
+        depthwise_conv2d(3, stride = 2, padding = same), relu,
+        conv2d(256, 1), relu,
+        depthwise_conv2d(3, padding = same), relu,
+        conv2d(256, 1), relu,
+        avgpool(3),
+        flatten,
+        dense(2),
+        softmax,
+    }
+}
+
+/// An int8 input in TFLite's NHWC order as `c` channels in CHW order.
+fn chw(x: &[i8], c: usize) -> Vec<i8> {
+    let plane = x.len() / c;
+    (0..x.len()).map(|k| x[(k % plane) * c + k / plane]).collect()
+}
+
+/// Runs each network's int8 forward pass on the fixtures' inputs: the graph walked operator
+/// by operator, and the `forward_int8` the macro baked (its input in CHW order, `channels`
+/// of them); both must give TFLite's every byte.
+fn check(name: &str, model_index: u32, file: &str, channels: usize, baked: impl Fn(&[i8]) -> Vec<i8>) {
     let graph = model(file);
     let input_len: usize = graph.tensors[graph.inputs[0]].shape.iter().product();
     let expected = std::fs::read(root().join(format!("tests/fixtures/mlperf_tiny/{name}_int8_outputs.i8")))
@@ -63,6 +181,9 @@ fn check(name: &str, model_index: u32, file: &str) {
         let got = run(&graph, x);
         let want: Vec<i8> = expected[s * outputs..(s + 1) * outputs].iter().map(|&b| b as i8).collect();
         differing += got.iter().zip(&want).filter(|(a, b)| a != b).count();
+        let from_baked = baked(&chw(x, channels));
+        assert_eq!(from_baked.len(), want.len());
+        differing += from_baked.iter().zip(&want).filter(|(a, b)| a != b).count();
         if s == 0 {
             println!(
                 "{name}: sample 0 {:?} (TFLite {:?})",
@@ -73,29 +194,31 @@ fn check(name: &str, model_index: u32, file: &str) {
     }
     println!(
         "{name}: {differing} of {} output bytes differ from TFLite's reference kernels",
-        COMPARED * outputs
+        2 * COMPARED * outputs
     );
     assert_eq!(differing, 0, "{name}: {differing} output bytes differ");
 }
 
 #[test]
 fn ad_int8_is_bit_exact() {
-    check("ad", 0, "ad01_int8.tflite");
+    check("ad", 0, "ad01_int8.tflite", 1, |x| Ad::forward_int8(x.try_into().expect("640")).to_vec());
 }
 
 #[test]
 fn ic_int8_is_bit_exact() {
-    check("ic", 1, "pretrainedResnet_quant.tflite");
+    check("ic", 1, "pretrainedResnet_quant.tflite", 3, |x| {
+        Ic::forward_int8(x.try_into().expect("3×32×32")).to_vec()
+    });
 }
 
 #[test]
 fn kws_int8_is_bit_exact() {
-    check("kws", 2, "kws_ref_model.tflite");
+    check("kws", 2, "kws_ref_model.tflite", 1, |x| Kws::forward_int8(x.try_into().expect("49×10")).to_vec());
 }
 
 #[test]
 fn vww_int8_is_bit_exact() {
-    check("vww", 3, "vww_96_int8.tflite");
+    check("vww", 3, "vww_96_int8.tflite", 3, |x| Vww::forward_int8(x.try_into().expect("3×96×96")).to_vec());
 }
 
 /// The converter reads the fully int8 files too, as the float models their dequantized

@@ -91,7 +91,8 @@ pub fn check(decl: &ModelDecl) -> Checked<'_> {
 
     let Checker { mut cx, usable, .. } = checker;
     let usable = usable && input.is_some() && !layers.is_empty();
-    let ModelOptions { attrs, scalar, krate, weights, allow_non_finite, fold_batchnorm, budget } = options;
+    let ModelOptions { attrs, scalar, krate, weights, int8, allow_non_finite, fold_batchnorm, budget } =
+        options;
     let layers = match fold_batchnorm {
         Some(option) if weights.is_none() => {
             cx.error(
@@ -110,6 +111,7 @@ pub fn check(decl: &ModelDecl) -> Checked<'_> {
         scalar,
         krate,
         weights,
+        int8,
         allow_non_finite,
         budget,
         input: input_shape,
@@ -453,6 +455,7 @@ struct ModelOptions<'a> {
     scalar: TokenStream,
     krate: TokenStream,
     weights: Option<LitStr>,
+    int8: Option<LitStr>,
     allow_non_finite: bool,
     /// `fold_batchnorm`, where it was written.
     fold_batchnorm: Option<Span>,
@@ -466,6 +469,7 @@ fn model_options<'a>(cx: &mut Ctxt, attrs: &'a [Attribute]) -> ModelOptions<'a> 
         scalar: quote!(f32),
         krate: quote!(::staticnn),
         weights: None,
+        int8: None,
         allow_non_finite: false,
         fold_batchnorm: None,
         budget: Budget::default(),
@@ -506,6 +510,11 @@ fn model_options<'a>(cx: &mut Ctxt, attrs: &'a [Attribute]) -> ModelOptions<'a> 
                     syn::Error::new(e.span(), "expected the weight file's path as a string, e.g. `weights = \"mnist.safetensors\"`")
                 })?);
                 Ok(())
+            } else if meta.path.is_ident("int8") {
+                options.int8 = Some(meta.value()?.parse::<LitStr>().map_err(|e| {
+                    syn::Error::new(e.span(), "expected the int8 weight file's path as a string, e.g. `int8 = \"mnist_int8.safetensors\"`")
+                })?);
+                Ok(())
             } else if meta.path.is_ident("allow_non_finite") {
                 options.allow_non_finite = true;
                 Ok(())
@@ -518,7 +527,7 @@ fn model_options<'a>(cx: &mut Ctxt, attrs: &'a [Attribute]) -> ModelOptions<'a> 
                 let option = meta.path.to_token_stream().to_string().replace(' ', "");
                 Err(meta.error(format_args!(
                     "unknown model option `{option}`; the options are `scalar = f32` (or `f64`), `crate = \"path\"`, \
-                     `weights = \"file.safetensors\"`, `allow_non_finite`, `fold_batchnorm` and `budget(flash = \"128K\", ram = \"16K\")`"
+                     `weights = \"file.safetensors\"`, `int8 = \"file.safetensors\"`, `allow_non_finite`, `fold_batchnorm` and `budget(flash = \"128K\", ram = \"16K\")`"
                 )))
             }
         });

@@ -21,6 +21,9 @@ pub struct Model<'a> {
     pub krate: TokenStream,
     /// `#[model(weights = "file.safetensors")]`: the file to bake in (see [`weights`](crate::weights)).
     pub weights: Option<LitStr>,
+    /// `#[model(int8 = "file.safetensors")]`: the quantized weights to bake an int8 forward
+    /// pass from (see [`int8`](crate::int8)).
+    pub int8: Option<LitStr>,
     /// `#[model(allow_non_finite)]`: bake NaN and infinite weights instead of refusing them.
     pub allow_non_finite: bool,
     /// `#[model(budget(flash = "…", ram = "…"))]`: the limits checked by [`budget`](crate::budget).

@@ -19,6 +19,7 @@ mod ctxt;
 mod expand;
 mod fold;
 mod infer;
+mod int8;
 mod ir;
 mod layers;
 mod limits;
@@ -65,6 +66,7 @@ fn generate(decl: &ast::ModelDecl) -> TokenStream {
             budget::check(&mut cx, model);
             let mut code = expand::expand(model);
             code.extend(weights::expand(&mut cx, model));
+            code.extend(int8::expand(&mut cx, model));
             code
         }
         None => expand::fallback(decl),

@@ -286,7 +286,7 @@ fn bake(cx: &mut Ctxt, model: &Model, file: &LitStr) -> Option<TokenStream> {
 /// source file holding the literal if the file is there, else from the crate's manifest
 /// directory (the only base a compiler before Rust 1.88 can tell; a path written relative
 /// to the manifest directory therefore works on every compiler).
-fn resolve(file: &LitStr) -> PathBuf {
+pub fn resolve(file: &LitStr) -> PathBuf {
     let written = PathBuf::from(file.value());
     if written.is_absolute() {
         return written;

@@ -1,54 +1,55 @@
 //! The MNIST MLP in int8, bit for bit what TensorFlow Lite's reference interpreter computes:
 //! the trained MLP quantized by TFLite's converter (`tests/fixtures/int8/mlp_int8.tflite`:
-//! per-channel int8 weights, activations calibrated on 1 000 training images), its
-//! parameters turned into Rust items by `build.rs` (weights in flash, 101 KiB instead of the
-//! f32 model's 398 KiB), run through `staticnn::quant`'s kernels — the portable ones here,
-//! the same on every target. [`differing_bytes`] compares the outputs on the test images
+//! per-channel int8 weights, activations calibrated on 1 000 training images), its int8
+//! parameters written by this library's converter (`mlp_int8.safetensors` beside it) and
+//! baked by `model!` (`#[model(int8 = "…")]`: weights in flash in the kernels' layout, 101 KiB
+//! instead of the f32 model's 398 KiB), run through `staticnn::quant`'s kernels (on the
+//! Cortex-M4 their DSP path). [`differing_bytes`] compares the outputs on the test images
 //! with the ones TFLite's interpreter produced (committed with the fixture).
-
-use staticnn::quant::kernels::fully_connected;
-use staticnn::quant::{OutputRange, Requantize};
 
 use crate::Image;
 use crate::data::{TEST_COUNT, TEST_IMAGES};
 
-include!(concat!(env!("OUT_DIR"), "/int8_mlp.rs"));
+staticnn::model! {
+    #[model(int8 = "../../../tests/fixtures/int8/mlp_int8.safetensors")]
+    pub struct MnistInt8 { input(784), dense(128), relu, dense(10) }
+}
 
 /// TFLite's int8 outputs on the first test images (10 per image).
-static TFLITE_OUTPUTS: [u8; 10_000] = *include_bytes!(concat!(env!("OUT_DIR"), "/int8_outputs.i8"));
+static TFLITE_OUTPUTS: [u8; 10_000] = *include_bytes!("../../../tests/fixtures/int8/mlp_int8_outputs.i8");
 
 /// The images [`TFLITE_OUTPUTS`] covers.
 const TFLITE_IMAGES: usize = 1000;
 
+/// The outputs of the int8 model.
+const OUTPUTS: usize = 10;
+
 /// The int8 logits of one image.
-pub type Int8Logits = [i8; OUTPUTS_1];
+pub type Int8Logits = [i8; OUTPUTS];
 
-/// The bytes of flash the int8 parameters take: weights, biases, multipliers and the pixel table.
-pub const PARAM_BYTES: usize = WEIGHT_0.len()
-    + WEIGHT_1.len()
-    + 4 * (BIAS_0.len() + BIAS_1.len())
-    + core::mem::size_of_val(&REQUANTIZE_0)
-    + core::mem::size_of_val(&REQUANTIZE_1)
-    + PIXELS.len();
+/// Each pixel value's int8 input: `p / 255` quantized as the model's input, by the compiler.
+static PIXELS: [i8; 256] = {
+    let mut table = [0i8; 256];
+    let mut p = 0;
+    while p < 256 {
+        table[p] = MnistInt8::INT8_INPUT.quantize_i8(p as f32 / 255.0);
+        p += 1;
+    }
+    table
+};
 
-/// A weight of `u8`s as the kernels' `i8`s.
-fn signed(bytes: &[u8]) -> &[i8] {
-    // SAFETY: `u8` and `i8` have the same size and alignment, and every bit pattern is valid.
-    unsafe { core::slice::from_raw_parts(bytes.as_ptr().cast(), bytes.len()) }
-}
+/// The bytes of flash the int8 parameters take: the weights, biases and multipliers of both
+/// layers, and the pixel table.
+pub const PARAM_BYTES: usize = MnistInt8::INT8_PARAM_BYTES + PIXELS.len();
 
 /// Classifies one image in int8: the predicted digit and the int8 logits.
 #[inline(never)]
 pub fn classify_int8(pixels: &Image) -> (u8, Int8Logits) {
-    let mut x = [0i8; INPUTS_0];
+    let mut x = [0i8; 784];
     for (x, &p) in x.iter_mut().zip(pixels) {
         *x = PIXELS[usize::from(p)];
     }
-    let mut hidden = [0i8; OUTPUTS_0];
-    let (w0, w1) = (signed(&WEIGHT_0), signed(&WEIGHT_1));
-    fully_connected(&x, w0, &BIAS_0, &REQUANTIZE_0, RANGE_0, &mut hidden);
-    let mut logits = [0i8; OUTPUTS_1];
-    fully_connected(&hidden, w1, &BIAS_1, &REQUANTIZE_1, RANGE_1, &mut logits);
+    let logits = MnistInt8::forward_int8(&x);
     // The first largest, as TFLite's and the f32 path's argmax.
     let mut best = 0;
     for (k, &v) in logits.iter().enumerate() {
@@ -64,7 +65,7 @@ pub fn classify_int8(pixels: &Image) -> (u8, Int8Logits) {
 pub fn differing_bytes(images: usize) -> (usize, usize) {
     let images = images.min(TFLITE_IMAGES).min(TEST_COUNT);
     let mut differing = 0;
-    for (image, want) in TEST_IMAGES.iter().zip(TFLITE_OUTPUTS.chunks_exact(OUTPUTS_1)).take(images) {
+    for (image, want) in TEST_IMAGES.iter().zip(TFLITE_OUTPUTS.chunks_exact(OUTPUTS)).take(images) {
         let (_, logits) = classify_int8(image);
         differing += logits.iter().zip(want).filter(|(a, b)| **a != **b as i8).count();
     }
@@ -98,7 +99,7 @@ pub fn report(out: &mut impl core::fmt::Write, count: usize) -> Result<bool, cor
     writeln!(
         out,
         "int8 against TFLite's reference interpreter: {differing} of {} output bytes differ",
-        images * OUTPUTS_1
+        images * OUTPUTS
     )?;
     writeln!(out, "int8 parameters: {PARAM_BYTES} bytes (f32 model: {})", crate::Mnist::PARAM_BYTES)?;
     Ok(differing == 0)

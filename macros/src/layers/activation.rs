@@ -9,6 +9,7 @@ use crate::args;
 use crate::ast::Entry;
 use crate::ctxt::Ctxt;
 use crate::infer::Upstream;
+use crate::int8::Int8;
 use crate::ir::{Io, Shape};
 
 /// An activation.
@@ -119,6 +120,20 @@ impl Kind for Activation {
 
     fn is_head(&self) -> bool {
         self.name == "softmax"
+    }
+
+    /// ReLU, ReLU6 and clamps are clamps of the int8 values (folded into the layer before
+    /// when it requantizes); `softmax` is TFLite's table-driven kernel. The others have no
+    /// int8 kernel.
+    fn int8(&self, _io: Io) -> Option<Int8> {
+        match (self.name, &self.args[..]) {
+            ("relu", _) => Some(Int8::Clamp(Some(0.0), None)),
+            ("relu6", _) => Some(Int8::Clamp(Some(0.0), Some(6.0))),
+            ("clamp", &[low, high]) => Some(Int8::Clamp(Some(low), Some(high))),
+            ("identity", _) => Some(Int8::Identity),
+            ("softmax", _) => Some(Int8::Softmax),
+            _ => None,
+        }
     }
 
     fn elementwise(&self) -> bool {

@@ -14,6 +14,7 @@ use crate::args;
 use crate::ast::{Arg, Entry};
 use crate::ctxt::Ctxt;
 use crate::infer::Upstream;
+use crate::int8::Int8;
 use crate::ir::{Io, Shape};
 
 /// The largest layer (inputs × outputs) whose single-sample pass is unrolled. Chosen by
@@ -74,6 +75,10 @@ fn check_stated_width(cx: &mut Ctxt, arg: &Arg, stated: Option<usize>, out: Opti
 impl Kind for Dense {
     fn takes_folded_batchnorm(&self) -> bool {
         true
+    }
+
+    fn int8(&self, _io: Io) -> Option<Int8> {
+        Some(Int8::Dense)
     }
 
     fn describe(&self, io: Io) -> String {

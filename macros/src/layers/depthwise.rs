@@ -9,6 +9,7 @@ use crate::args::{self, Padding};
 use crate::ast::Entry;
 use crate::ctxt::Ctxt;
 use crate::infer::Upstream;
+use crate::int8::Int8;
 use crate::ir::{Io, Shape};
 use crate::limits;
 
@@ -59,6 +60,10 @@ pub fn infer(cx: &mut Ctxt, entry: &Entry, from: &Upstream) -> Option<(Box<dyn K
 impl Kind for Depthwise {
     fn takes_folded_batchnorm(&self) -> bool {
         true
+    }
+
+    fn int8(&self, _io: Io) -> Option<Int8> {
+        Some(Int8::Depthwise(self.geometry, self.multiplier))
     }
 
     fn describe(&self, io: Io) -> String {

@@ -9,6 +9,7 @@ use crate::args;
 use crate::ast::Entry;
 use crate::ctxt::Ctxt;
 use crate::infer::Upstream;
+use crate::int8::Int8;
 use crate::ir::{Io, Shape};
 
 /// A dropout layer: its rate, and the random stream it draws from (the model's dropout
@@ -40,6 +41,10 @@ pub fn infer(cx: &mut Ctxt, entry: &Entry, from: &Upstream) -> Option<(Box<dyn K
 impl Kind for Dropout {
     fn describe(&self, _io: Io) -> String {
         format!("dropout({})", self.rate)
+    }
+
+    fn int8(&self, _io: Io) -> Option<Int8> {
+        Some(Int8::Identity)
     }
 
     fn runtime(&self, _io: Io) -> Runtime {

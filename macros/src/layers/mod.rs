@@ -18,13 +18,14 @@ mod dense;
 mod depthwise;
 mod dropout;
 mod pool;
-mod window;
+pub mod window;
 
 use proc_macro2::TokenStream;
 
 use crate::ast::Entry;
 use crate::ctxt::Ctxt;
 use crate::infer::Upstream;
+use crate::int8::Int8;
 use crate::ir::{Io, Shape};
 
 /// Reads a layer entry given what feeds it: the kind and its output shape, or `None` after
@@ -129,6 +130,14 @@ pub trait Kind {
     /// ignored when baking weights.
     fn ignored_tensors(&self) -> &'static [&'static str] {
         &[]
+    }
+
+    /// What the layer is in an int8 model (`#[model(int8 = "…")]`, see [`int8`](crate::int8)):
+    /// which of TensorFlow Lite's int8 kernels computes it. `None`, the default, for a kind
+    /// without one: a model holding it cannot be baked as int8.
+    fn int8(&self, io: Io) -> Option<Int8> {
+        let _ = io;
+        None
     }
 
     /// An expression computing one sample's output (anything `Into<SVector<T, OUT>>`) from

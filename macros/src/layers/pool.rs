@@ -7,6 +7,7 @@ use crate::args::{self, Padding};
 use crate::ast::Entry;
 use crate::ctxt::Ctxt;
 use crate::infer::Upstream;
+use crate::int8::Int8;
 use crate::ir::{Io, Shape};
 
 /// A `maxpool` or `avgpool` layer.
@@ -62,6 +63,10 @@ impl Kind for Pool {
         let [kh, kw, sh, sw, ..] = self.geometry.dims();
         Runtime::unit(name, vec![c, h, w, kh, kw, sh, sw, oh, ow, io.input.len(), io.output.len()])
     }
+
+    fn int8(&self, _io: Io) -> Option<Int8> {
+        Some(Int8::Pool { geometry: self.geometry, max: self.name == "maxpool" })
+    }
 }
 
 /// A `global_avgpool` layer.
@@ -75,5 +80,12 @@ impl Kind for GlobalAvgPool {
     fn runtime(&self, io: Io) -> Runtime {
         let (c, h, w) = io.input.chw();
         Runtime::unit("GlobalAvgPool", vec![c, h, w, io.input.len()])
+    }
+
+    /// An average pool whose window is the whole image.
+    fn int8(&self, io: Io) -> Option<Int8> {
+        let (_, kh, kw) = io.input.chw();
+        let geometry = Geometry { kh, kw, sh: 1, sw: 1, ph: 0, pw: 0, same: false, oh: 1, ow: 1 };
+        Some(Int8::Pool { geometry, max: false })
     }
 }

@@ -38,9 +38,9 @@ impl Requantize {
     /// `2³¹` becomes `2³⁰` with `shift + 1`, a multiplier below `2⁻³¹` is 0 and one of `2³⁰`
     /// or more saturates to the largest (as TFLite's single-rounding build does). A negative
     /// or non-finite `real` (never produced from valid scales) gives 0.
-    pub fn from_real(real: f64) -> Self {
+    pub const fn from_real(real: f64) -> Self {
         if real.is_nan() || real <= 0.0 || real.is_infinite() {
-            return Requantize::default();
+            return Requantize { multiplier: 0, shift: 0 };
         }
         let (q, mut shift) = frexp(real);
         let mut fixed = round_half_away(q * (1u64 << 31) as f64) as i64;
@@ -49,7 +49,7 @@ impl Requantize {
             shift += 1;
         }
         if shift < -31 {
-            return Requantize::default();
+            return Requantize { multiplier: 0, shift: 0 };
         }
         // Single rounding cannot shift left by more than 30: TFLite saturates.
         if shift > 30 {
@@ -104,18 +104,18 @@ pub fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
 }
 
 /// C's `round`: to nearest, halves away from zero.
-pub(crate) fn round_half_away(x: f64) -> f64 {
+pub(crate) const fn round_half_away(x: f64) -> f64 {
     let t = trunc(x);
     if (x - t).abs() >= 0.5 { t + x.signum() } else { t }
 }
 
 /// `x` truncated towards zero (no `std` needed).
-fn trunc(x: f64) -> f64 {
+const fn trunc(x: f64) -> f64 {
     if x.abs() >= (1u64 << 52) as f64 { x } else { (x as i64) as f64 }
 }
 
 /// C's `frexp` for a positive finite `x`: `(q, e)` with `x = q · 2^e` and `q` in `[0.5, 1)`.
-fn frexp(x: f64) -> (f64, i32) {
+const fn frexp(x: f64) -> (f64, i32) {
     let bits = x.to_bits();
     let exponent = ((bits >> 52) & 0x7ff) as i32;
     if exponent == 0 {

@@ -245,14 +245,16 @@ impl AddParams {
     pub const LEFT_SHIFT: u32 = 20;
 
     /// The constants for inputs quantized as `a` and `b` and an output as `out`, clamped to `range`.
-    pub fn new(a: QuantParams, b: QuantParams, out: QuantParams, range: OutputRange) -> Self {
+    pub const fn new(a: QuantParams, b: QuantParams, out: QuantParams, range: OutputRange) -> Self {
         // As TFLite computes them: the doubled maximum in f32, the quotients in f64.
-        let twice_max = f64::from(2.0 * a.scale.max(b.scale));
-        let input = |s: f32| Requantize::from_real(f64::from(s) / twice_max);
-        let output = twice_max / f64::from((1u32 << Self::LEFT_SHIFT) as f32 * out.scale);
+        let twice_max = (2.0 * if a.scale > b.scale { a.scale } else { b.scale }) as f64;
+        let output = twice_max / ((1u32 << Self::LEFT_SHIFT) as f32 * out.scale) as f64;
         AddParams {
             offsets: [-a.zero_point, -b.zero_point],
-            inputs: [input(a.scale), input(b.scale)],
+            inputs: [
+                Requantize::from_real(a.scale as f64 / twice_max),
+                Requantize::from_real(b.scale as f64 / twice_max),
+            ],
             output: Requantize::from_real(output),
             range,
         }

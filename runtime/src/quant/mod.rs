@@ -18,6 +18,7 @@
 //!
 //! Everything here is `no_std` and allocation-free.
 
+pub mod baked;
 pub mod dot;
 mod fixed_point;
 pub mod kernels;
@@ -37,12 +38,24 @@ pub struct QuantParams {
 impl QuantParams {
     /// `zero_point + round(x / scale)`, the division in `f32` and the rounding half away
     /// from zero, as TFLite computes the limits of a fused activation (not clamped).
-    pub fn quantize(&self, x: f32) -> i32 {
-        self.zero_point + round_half_away(f64::from(x / self.scale)) as i32
+    pub const fn quantize(&self, x: f32) -> i32 {
+        self.zero_point + round_half_away((x / self.scale) as f64) as i32
+    }
+
+    /// `x` quantized and clamped to int8: an input as an int8 model takes it.
+    pub const fn quantize_i8(&self, x: f32) -> i8 {
+        let q = self.quantize(x);
+        if q < i8::MIN as i32 {
+            i8::MIN
+        } else if q > i8::MAX as i32 {
+            i8::MAX
+        } else {
+            q as i8
+        }
     }
 
     /// The real value `q` stands for.
-    pub fn dequantize(&self, q: i32) -> f32 {
+    pub const fn dequantize(&self, q: i32) -> f32 {
         self.scale * (q - self.zero_point) as f32
     }
 }
@@ -73,13 +86,26 @@ pub struct OutputRange {
 
 impl OutputRange {
     /// TFLite's `CalculateActivationRangeQuantized` for an int8 output with `params`.
-    pub fn new(params: QuantParams, activation: FusedActivation) -> Self {
-        let (lo, hi) = (i32::from(i8::MIN), i32::from(i8::MAX));
-        let (min, max) = match activation {
-            FusedActivation::None => (lo, hi),
-            FusedActivation::Relu => (lo.max(params.quantize(0.0)), hi),
-            FusedActivation::Relu6 => (lo.max(params.quantize(0.0)), hi.min(params.quantize(6.0))),
-            FusedActivation::ReluN1To1 => (lo.max(params.quantize(-1.0)), hi.min(params.quantize(1.0))),
+    pub const fn new(params: QuantParams, activation: FusedActivation) -> Self {
+        match activation {
+            FusedActivation::None => Self::clamped(params, None, None),
+            FusedActivation::Relu => Self::clamped(params, Some(0.0), None),
+            FusedActivation::Relu6 => Self::clamped(params, Some(0.0), Some(6.0)),
+            FusedActivation::ReluN1To1 => Self::clamped(params, Some(-1.0), Some(1.0)),
+        }
+    }
+
+    /// The int8 range of an output with `params` clamped to the reals `[low, high]` (either
+    /// bound optional), each bound quantized as TFLite quantizes its fused activations'.
+    pub const fn clamped(params: QuantParams, low: Option<f32>, high: Option<f32>) -> Self {
+        let (lo, hi) = (i8::MIN as i32, i8::MAX as i32);
+        let min = match low {
+            Some(x) if params.quantize(x) > lo => params.quantize(x),
+            _ => lo,
+        };
+        let max = match high {
+            Some(x) if params.quantize(x) < hi => params.quantize(x),
+            _ => hi,
         };
         OutputRange { zero_point: params.zero_point, min, max }
     }
@@ -110,7 +136,11 @@ pub fn channel_multipliers(
 ) {
     for (c, r) in out.iter_mut().enumerate() {
         let weight_scale = weight_scales.get(c).or(weight_scales.first()).copied().unwrap_or(0.0);
-        *r =
-            Requantize::from_real(f64::from(input_scale) * f64::from(weight_scale) / f64::from(output_scale));
+        *r = channel_multiplier(input_scale, weight_scale, output_scale);
     }
+}
+
+/// One channel's multiplier of [`channel_multipliers`].
+pub const fn channel_multiplier(input_scale: f32, weight_scale: f32, output_scale: f32) -> Requantize {
+    Requantize::from_real(input_scale as f64 * weight_scale as f64 / output_scale as f64)
 }
