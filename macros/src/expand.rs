@@ -10,6 +10,7 @@
 //! anything rustc rejects in them is reported on the layer in the user's declaration.
 
 mod batch;
+mod points;
 mod single;
 
 use proc_macro2::{Ident, Literal, TokenStream};
@@ -49,6 +50,7 @@ pub fn expand(model: &Model) -> TokenStream {
     let cache_fields = g.cache_fields();
     let passes = g.passes();
     let costs = cost::costs(model).map(|c| cost::consts(model, c));
+    let int8_points = g.int8_points();
 
     quote! {
         #(#attrs)*
@@ -84,6 +86,7 @@ pub fn expand(model: &Model) -> TokenStream {
                 /// The model with every parameter zero; usable in `const` and `static` items.
                 pub const ZERO: Self = Self { #(#names: <#types>::ZERO,)* };
                 #costs
+                #int8_points
             }
 
             /// SAFETY: every field is a `Zeroable` layer, so the all-zero struct is valid.

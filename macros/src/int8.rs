@@ -491,6 +491,21 @@ impl Baker<'_> {
     }
 }
 
+/// The clamp `layers[k + 1]` is, if it is one.
+fn clamp_after(layers: &[Layer], k: usize) -> Option<(Option<f64>, Option<f64>)> {
+    let next = layers.get(k + 1)?;
+    match next.kind()?.int8(next.io())? {
+        Int8::Clamp(low, high) => Some((low, high)),
+        _ => None,
+    }
+}
+
+/// Whether `layers[k + 1]` is a clamp folded into the output clamp of `layers[k]`: a
+/// clamp right after a layer that requantizes.
+pub fn folded_clamp(layers: &[Layer], k: usize) -> bool {
+    clamp_after(layers, k).is_some() && layers.get(k).is_some_and(requantizes)
+}
+
 /// Whether a clamp after `layer` can be folded into its output: it requantizes.
 fn requantizes(layer: &Layer) -> bool {
     match &layer.op {

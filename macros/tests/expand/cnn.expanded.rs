@@ -192,6 +192,132 @@ const _: () = {
         pub const FORWARD_STACK_BYTES: usize = 3264;
         /// 3 880 bytes: the RAM one inference needs: its input, `FORWARD_STACK_BYTES` and the output `forward` returns into. What a `ram` budget bounds; add the statics of your program (`.data`, `.bss`) for the whole RAM.
         pub const RAM_BYTES: usize = 3880;
+        /// Runs one sample forward in inference mode and shows `f` the values at every
+        /// point where the model's int8 form quantizes: `input`, then the output of each
+        /// layer that requantizes (after the activation folded into it), labelled as in
+        /// weight files, with the label of the point its input comes from. Calibrating
+        /// post-training quantization (`staticnn::quant::ptq`) is its purpose.
+        pub fn visit_int8_points(
+            &self,
+            x: &::staticnn::nalgebra::SMatrix<f32, 144, 1>,
+            f: &mut impl FnMut(::staticnn::quant::ptq::Point<'_, f32>),
+        ) {
+            f(::staticnn::quant::ptq::Point {
+                label: "input",
+                input: "",
+                values: x.as_slice(),
+                softmax: false,
+            });
+            let layer6_out = {
+                let layer5_out = {
+                    let block_out = {
+                        let layer2_out = {
+                            let layer1_out = {
+                                let layer0_out = {
+                                    let mut layer0_out = ::staticnn::nalgebra::SMatrix::<
+                                        f32,
+                                        576,
+                                        1,
+                                    >::zeros();
+                                    self.layer0.forward_one_into(x, &mut layer0_out);
+                                    f(::staticnn::quant::ptq::Point {
+                                        label: "0",
+                                        input: "input",
+                                        values: layer0_out.as_slice(),
+                                        softmax: false,
+                                    });
+                                    layer0_out
+                                };
+                                let mut layer1_out: ::staticnn::nalgebra::SMatrix<
+                                    f32,
+                                    576,
+                                    1,
+                                > = *(&layer0_out);
+                                ::staticnn::LeakyRelu(0.1f64).apply_one(&mut layer1_out);
+                                layer1_out
+                            };
+                            let mut layer2_out = ::staticnn::nalgebra::SMatrix::<
+                                f32,
+                                144,
+                                1,
+                            >::zeros();
+                            ::staticnn::MaxPool2d::<
+                                4,
+                                12,
+                                12,
+                                2,
+                                2,
+                                2,
+                                2,
+                                6,
+                                6,
+                                576,
+                                144,
+                            >
+                                .forward_one_into(&layer1_out, &mut layer2_out);
+                            layer2_out
+                        };
+                        let mut block_out: ::staticnn::nalgebra::SMatrix<f32, 144, 1> = {
+                            *(&layer2_out)
+                        };
+                        {
+                            let block_0_out = {
+                                let mut block_0_out = ::staticnn::nalgebra::SMatrix::<
+                                    f32,
+                                    144,
+                                    1,
+                                >::zeros();
+                                self.block_0
+                                    .forward_one_into(&layer2_out, &mut block_0_out);
+                                ::staticnn::Relu.apply_one(&mut block_0_out);
+                                f(::staticnn::quant::ptq::Point {
+                                    label: "block.0",
+                                    input: "0",
+                                    values: block_0_out.as_slice(),
+                                    softmax: false,
+                                });
+                                block_0_out
+                            };
+                            block_out += &block_0_out;
+                        }
+                        f(::staticnn::quant::ptq::Point {
+                            label: "block",
+                            input: "0",
+                            values: block_out.as_slice(),
+                            softmax: false,
+                        });
+                        block_out
+                    };
+                    let mut layer5_out = ::staticnn::nalgebra::SMatrix::<
+                        f32,
+                        10,
+                        1,
+                    >::zeros();
+                    self.layer5.forward_one_into(&block_out, &mut layer5_out);
+                    f(::staticnn::quant::ptq::Point {
+                        label: "5",
+                        input: "block",
+                        values: layer5_out.as_slice(),
+                        softmax: false,
+                    });
+                    layer5_out
+                };
+                let mut layer6_out = ::staticnn::nalgebra::SMatrix::<
+                    f32,
+                    10,
+                    1,
+                >::zeros();
+                ::staticnn::Softmax.forward_one_into(&layer5_out, &mut layer6_out);
+                f(::staticnn::quant::ptq::Point {
+                    label: "6",
+                    input: "5",
+                    values: layer6_out.as_slice(),
+                    softmax: true,
+                });
+                layer6_out
+            };
+            let _ = &layer6_out;
+        }
     }
     /// SAFETY: every field is a `Zeroable` layer, so the all-zero struct is valid.
     #[automatically_derived]

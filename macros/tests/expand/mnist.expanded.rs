@@ -61,6 +61,55 @@ const _: () = {
         pub const FORWARD_STACK_BYTES: usize = 936;
         /// 4 112 bytes: the RAM one inference needs: its input, `FORWARD_STACK_BYTES` and the output `forward` returns into. What a `ram` budget bounds; add the statics of your program (`.data`, `.bss`) for the whole RAM.
         pub const RAM_BYTES: usize = 4112;
+        /// Runs one sample forward in inference mode and shows `f` the values at every
+        /// point where the model's int8 form quantizes: `input`, then the output of each
+        /// layer that requantizes (after the activation folded into it), labelled as in
+        /// weight files, with the label of the point its input comes from. Calibrating
+        /// post-training quantization (`staticnn::quant::ptq`) is its purpose.
+        pub fn visit_int8_points(
+            &self,
+            x: &::staticnn::nalgebra::SMatrix<f32, 784, 1>,
+            f: &mut impl FnMut(::staticnn::quant::ptq::Point<'_, f32>),
+        ) {
+            f(::staticnn::quant::ptq::Point {
+                label: "input",
+                input: "",
+                values: x.as_slice(),
+                softmax: false,
+            });
+            let layer2_out = {
+                let layer0_out = {
+                    let mut layer0_out = ::staticnn::nalgebra::SMatrix::<
+                        f32,
+                        128,
+                        1,
+                    >::zeros();
+                    self.layer0.forward_one_into(x, &mut layer0_out);
+                    ::staticnn::Relu.apply_one(&mut layer0_out);
+                    f(::staticnn::quant::ptq::Point {
+                        label: "0",
+                        input: "input",
+                        values: layer0_out.as_slice(),
+                        softmax: false,
+                    });
+                    layer0_out
+                };
+                let mut layer2_out = ::staticnn::nalgebra::SMatrix::<
+                    f32,
+                    10,
+                    1,
+                >::zeros();
+                self.layer2.forward_one_into(&layer0_out, &mut layer2_out);
+                f(::staticnn::quant::ptq::Point {
+                    label: "2",
+                    input: "0",
+                    values: layer2_out.as_slice(),
+                    softmax: false,
+                });
+                layer2_out
+            };
+            let _ = &layer2_out;
+        }
     }
     /// SAFETY: every field is a `Zeroable` layer, so the all-zero struct is valid.
     #[automatically_derived]

@@ -87,6 +87,66 @@ const _: () = {
         pub const FORWARD_STACK_BYTES: usize = 448;
         /// 472 bytes: the RAM one inference needs: its input, `FORWARD_STACK_BYTES` and the output `forward` returns into. What a `ram` budget bounds; add the statics of your program (`.data`, `.bss`) for the whole RAM.
         pub const RAM_BYTES: usize = 472;
+        /// Runs one sample forward in inference mode and shows `f` the values at every
+        /// point where the model's int8 form quantizes: `input`, then the output of each
+        /// layer that requantizes (after the activation folded into it), labelled as in
+        /// weight files, with the label of the point its input comes from. Calibrating
+        /// post-training quantization (`staticnn::quant::ptq`) is its purpose.
+        pub fn visit_int8_points(
+            &self,
+            x: &::staticnn::nalgebra::SMatrix<f32, 4, 1>,
+            f: &mut impl FnMut(::staticnn::quant::ptq::Point<'_, f32>),
+        ) {
+            f(::staticnn::quant::ptq::Point {
+                label: "input",
+                input: "",
+                values: x.as_slice(),
+                softmax: false,
+            });
+            let layer4_out = {
+                let layer2_out = {
+                    let layer1_out = {
+                        let layer0_out = {
+                            let mut layer0_out = ::staticnn::nalgebra::SMatrix::<
+                                f32,
+                                8,
+                                1,
+                            >::zeros();
+                            self.layer0.forward_one_into(x, &mut layer0_out);
+                            f(::staticnn::quant::ptq::Point {
+                                label: "0",
+                                input: "input",
+                                values: layer0_out.as_slice(),
+                                softmax: false,
+                            });
+                            layer0_out
+                        };
+                        let mut layer1_out = ::staticnn::nalgebra::SMatrix::<
+                            f32,
+                            8,
+                            1,
+                        >::zeros();
+                        self.layer1
+                            .with_eps(0.00001f64)
+                            .forward_one_into(&layer0_out, &mut layer1_out);
+                        layer1_out
+                    };
+                    let mut layer2_out: ::staticnn::nalgebra::SMatrix<f32, 8, 1> = *(&layer1_out);
+                    ::staticnn::Relu.apply_one(&mut layer2_out);
+                    layer2_out
+                };
+                let mut layer4_out = ::staticnn::nalgebra::SMatrix::<f32, 2, 1>::zeros();
+                self.layer4.forward_one_into(&layer2_out, &mut layer4_out);
+                f(::staticnn::quant::ptq::Point {
+                    label: "4",
+                    input: "0",
+                    values: layer4_out.as_slice(),
+                    softmax: false,
+                });
+                layer4_out
+            };
+            let _ = &layer4_out;
+        }
     }
     /// SAFETY: every field is a `Zeroable` layer, so the all-zero struct is valid.
     #[automatically_derived]

@@ -250,6 +250,99 @@ const _: () = {
         pub const FORWARD_STACK_BYTES: usize = 576;
         /// 716 bytes: the RAM one inference needs: its input, `FORWARD_STACK_BYTES` and the output `forward` returns into. What a `ram` budget bounds; add the statics of your program (`.data`, `.bss`) for the whole RAM.
         pub const RAM_BYTES: usize = 716;
+        /// Runs one sample forward in inference mode and shows `f` the values at every
+        /// point where the model's int8 form quantizes: `input`, then the output of each
+        /// layer that requantizes (after the activation folded into it), labelled as in
+        /// weight files, with the label of the point its input comes from. Calibrating
+        /// post-training quantization (`staticnn::quant::ptq`) is its purpose.
+        pub fn visit_int8_points(
+            &self,
+            x: &::staticnn::nalgebra::SMatrix<f32, 32, 1>,
+            f: &mut impl FnMut(::staticnn::quant::ptq::Point<'_, f32>),
+        ) {
+            f(::staticnn::quant::ptq::Point {
+                label: "input",
+                input: "",
+                values: x.as_slice(),
+                softmax: false,
+            });
+            let layer3_out = {
+                let block_out = {
+                    let mut block_out: ::staticnn::nalgebra::SMatrix<f32, 16, 1> = {
+                        let block_shortcut_0_out = {
+                            let mut block_shortcut_0_out = ::staticnn::nalgebra::SMatrix::<
+                                f32,
+                                16,
+                                1,
+                            >::zeros();
+                            self.block_shortcut_0
+                                .forward_one_into(x, &mut block_shortcut_0_out);
+                            f(::staticnn::quant::ptq::Point {
+                                label: "block.shortcut.0",
+                                input: "input",
+                                values: block_shortcut_0_out.as_slice(),
+                                softmax: false,
+                            });
+                            block_shortcut_0_out
+                        };
+                        *(&block_shortcut_0_out)
+                    };
+                    {
+                        let block_2_out = {
+                            let block_0_out = {
+                                let mut block_0_out = ::staticnn::nalgebra::SMatrix::<
+                                    f32,
+                                    16,
+                                    1,
+                                >::zeros();
+                                self.block_0.forward_one_into(x, &mut block_0_out);
+                                ::staticnn::Relu.apply_one(&mut block_0_out);
+                                f(::staticnn::quant::ptq::Point {
+                                    label: "block.0",
+                                    input: "input",
+                                    values: block_0_out.as_slice(),
+                                    softmax: false,
+                                });
+                                block_0_out
+                            };
+                            let mut block_2_out = ::staticnn::nalgebra::SMatrix::<
+                                f32,
+                                16,
+                                1,
+                            >::zeros();
+                            self.block_2
+                                .forward_one_into(&block_0_out, &mut block_2_out);
+                            f(::staticnn::quant::ptq::Point {
+                                label: "block.2",
+                                input: "block.0",
+                                values: block_2_out.as_slice(),
+                                softmax: false,
+                            });
+                            block_2_out
+                        };
+                        block_out += &block_2_out;
+                    }
+                    ::staticnn::Relu.apply_one(&mut block_out);
+                    f(::staticnn::quant::ptq::Point {
+                        label: "block",
+                        input: "input",
+                        values: block_out.as_slice(),
+                        softmax: false,
+                    });
+                    block_out
+                };
+                let mut layer3_out = ::staticnn::nalgebra::SMatrix::<f32, 3, 1>::zeros();
+                self.layer3.forward_one_into(&block_out, &mut layer3_out);
+                f(::staticnn::quant::ptq::Point {
+                    label: "3",
+                    input: "block",
+                    values: layer3_out.as_slice(),
+                    softmax: false,
+                });
+                layer3_out
+            };
+            let _ = &layer3_out;
+        }
     }
     /// SAFETY: every field is a `Zeroable` layer, so the all-zero struct is valid.
     #[automatically_derived]

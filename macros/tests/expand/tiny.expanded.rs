@@ -57,6 +57,64 @@ const _: () = {
         pub const FORWARD_STACK_BYTES: usize = 424;
         /// 448 bytes: the RAM one inference needs: its input, `FORWARD_STACK_BYTES` and the output `forward` returns into. What a `ram` budget bounds; add the statics of your program (`.data`, `.bss`) for the whole RAM.
         pub const RAM_BYTES: usize = 448;
+        /// Runs one sample forward in inference mode and shows `f` the values at every
+        /// point where the model's int8 form quantizes: `input`, then the output of each
+        /// layer that requantizes (after the activation folded into it), labelled as in
+        /// weight files, with the label of the point its input comes from. Calibrating
+        /// post-training quantization (`staticnn::quant::ptq`) is its purpose.
+        pub fn visit_int8_points(
+            &self,
+            x: &::staticnn::nalgebra::SMatrix<f64, 2, 1>,
+            f: &mut impl FnMut(::staticnn::quant::ptq::Point<'_, f64>),
+        ) {
+            f(::staticnn::quant::ptq::Point {
+                label: "input",
+                input: "",
+                values: x.as_slice(),
+                softmax: false,
+            });
+            let layer3_out = {
+                let layer2_out = {
+                    let layer1_out = {
+                        let layer0_out = {
+                            let mut layer0_out = ::staticnn::nalgebra::SMatrix::<
+                                f64,
+                                4,
+                                1,
+                            >::zeros();
+                            self.layer0.forward_one_into(x, &mut layer0_out);
+                            f(::staticnn::quant::ptq::Point {
+                                label: "0",
+                                input: "input",
+                                values: layer0_out.as_slice(),
+                                softmax: false,
+                            });
+                            layer0_out
+                        };
+                        let mut layer1_out: ::staticnn::nalgebra::SMatrix<f64, 4, 1> = *(&layer0_out);
+                        ::staticnn::Tanh.apply_one(&mut layer1_out);
+                        layer1_out
+                    };
+                    let mut layer2_out = ::staticnn::nalgebra::SMatrix::<
+                        f64,
+                        1,
+                        1,
+                    >::zeros();
+                    self.layer2.forward_one_into(&layer1_out, &mut layer2_out);
+                    f(::staticnn::quant::ptq::Point {
+                        label: "2",
+                        input: "0",
+                        values: layer2_out.as_slice(),
+                        softmax: false,
+                    });
+                    layer2_out
+                };
+                let mut layer3_out: ::staticnn::nalgebra::SMatrix<f64, 1, 1> = *(&layer2_out);
+                ::staticnn::Sigmoid.apply_one(&mut layer3_out);
+                layer3_out
+            };
+            let _ = &layer3_out;
+        }
     }
     /// SAFETY: every field is a `Zeroable` layer, so the all-zero struct is valid.
     #[automatically_derived]

@@ -22,6 +22,7 @@ pub mod baked;
 pub mod dot;
 mod fixed_point;
 pub mod kernels;
+pub mod ptq;
 
 use self::fixed_point::round_half_away;
 pub use self::fixed_point::{Requantize, rounding_divide_by_pot, saturating_rounding_doubling_high_mul};
