@@ -41,6 +41,9 @@ use crate::layers::window::Geometry;
 /// The largest safetensors header, as the `safetensors` crate caps it.
 const MAX_HEADER: u64 = 100_000_000;
 
+/// The longest patch the runtime's `conv2d_packed` gathers (its `MAX_PATCH`).
+const MAX_PATCH: usize = 4096;
+
 /// What a layer is in an int8 model: which int8 kernel computes it.
 pub enum Int8 {
     /// `FULLY_CONNECTED`.
@@ -197,7 +200,7 @@ fn read(cx: &mut Ctxt, model: &Model, file: &LitStr) -> Option<Vec<u8>> {
         Ok(bytes) => Some(bytes),
         Err(e) => {
             let message = format!(
-                "cannot read int8 file `{written}`: {e}; a relative path is resolved from the directory of the source file holding this `model!`, then from the crate's manifest directory"
+                "cannot read int8 file `{written}`: {e}; a relative path is resolved as for `weights`"
             );
             cx.error(file.span(), message);
             None
@@ -432,52 +435,57 @@ impl Baker<'_> {
                 let scales = self.tensor(&scales_name, Dtype::F32, &[n_scales]);
                 let out = self.params(label);
                 let (weight, bias, scales, out) = (weight?, bias?, scales?, out?);
-                let n_weight: usize = match int8 {
-                    Int8::Dense => io.input.len().div_ceil(4) * 4 * outputs,
-                    _ => weight_shape.iter().product(),
+                // Dense layers and convolutions (up to the kernel's longest patch) take their
+                // weight packed, `[O, inputs]` with `inputs` each output's weights, the input
+                // zero point folded into the biases; depthwise convolutions as they are.
+                let per_output = weight_shape.iter().product::<usize>() / outputs.max(1);
+                let packed = match int8 {
+                    Int8::Dense => true,
+                    Int8::Conv(_) => per_output <= MAX_PATCH,
+                    _ => false,
                 };
+                let n_weight =
+                    if packed { per_output.div_ceil(4) * 4 * outputs } else { per_output * outputs };
                 // A `Requantize` is two `i32`s.
                 self.param_bytes += n_weight + 4 * outputs + 8 * n_scales;
-                let (n_scales, n_weight, n_bias) = (lit(n_scales), lit(n_weight), lit(outputs));
+                let (n_scales, n_weight, n_bias, k_in) =
+                    (lit(n_scales), lit(n_weight), lit(outputs), lit(per_output));
                 let range = range(krate, out, low, high);
                 let scale_out = Literal::f32_suffixed(out.scale);
-                let constants = quote! {
+                let parameters = if packed {
+                    quote! {
+                        static WEIGHT: [i8; #n_weight] = q::baked::packed_dense::<#n_weight>(FILE, #weight, #k_in, #n_bias);
+                        static BIAS: [i32; #n_bias] = q::baked::folded_bias::<#n_bias>(FILE, #bias, #weight, #k_in, #zp_in);
+                    }
+                } else {
+                    quote! {
+                        static WEIGHT: [i8; #n_weight] = q::baked::i8s::<#n_weight>(FILE, #weight);
+                        static BIAS: [i32; #n_bias] = q::baked::i32s::<#n_bias>(FILE, #bias);
+                    }
+                };
+                let call = match int8 {
+                    Int8::Dense => quote!(k::fully_connected(x, &WEIGHT, &BIAS, &REQUANTIZE, RANGE, &mut y)),
+                    Int8::Conv(g) if packed => {
+                        let window = window(io, g);
+                        quote!(k::conv2d_packed(x, #zp_in, &WEIGHT, &BIAS, &REQUANTIZE, RANGE, &#window, &mut y))
+                    }
+                    Int8::Conv(g) => {
+                        let window = window(io, g);
+                        quote!(k::conv2d(x, #zp_in, &WEIGHT, &BIAS, &REQUANTIZE, RANGE, &#window, &mut y))
+                    }
+                    Int8::Depthwise(g, m) => {
+                        let (window, m) = (window(io, g), lit(m));
+                        quote!(k::depthwise_conv2d(x, #zp_in, &WEIGHT, &BIAS, &REQUANTIZE, RANGE, &#window, #m, &mut y))
+                    }
+                    _ => TokenStream::new(),
+                };
+                let body = quote! {
+                    #parameters
                     static REQUANTIZE: [q::Requantize; #n_scales] =
                         q::baked::multipliers::<#n_scales>(FILE, #scales, #scale_in, #scale_out);
                     const RANGE: q::OutputRange = #range;
-                };
-                let body = match int8 {
-                    Int8::Dense => {
-                        quote! {
-                            static WEIGHT: [i8; #n_weight] = q::baked::packed_dense::<#n_weight>(FILE, #weight, #n_in, #n_out);
-                            static BIAS: [i32; #n_out] =
-                                q::baked::folded_bias::<#n_out>(FILE, #bias, #weight, #n_in, #zp_in);
-                            #constants
-                            let mut y = [0i8; #n_out];
-                            k::fully_connected(x, &WEIGHT, &BIAS, &REQUANTIZE, RANGE, &mut y);
-                        }
-                    }
-                    Int8::Conv(geometry) | Int8::Depthwise(geometry, _) => {
-                        let window = window(io, geometry);
-                        let call = match int8 {
-                            Int8::Depthwise(_, m) => {
-                                let m = lit(m);
-                                quote!(k::depthwise_conv2d(x, #zp_in, &WEIGHT, &BIAS, &REQUANTIZE, RANGE, &WINDOW, #m, &mut y))
-                            }
-                            _ => {
-                                quote!(k::conv2d(x, #zp_in, &WEIGHT, &BIAS, &REQUANTIZE, RANGE, &WINDOW, &mut y))
-                            }
-                        };
-                        quote! {
-                            static WEIGHT: [i8; #n_weight] = q::baked::i8s::<#n_weight>(FILE, #weight);
-                            static BIAS: [i32; #n_bias] = q::baked::i32s::<#n_bias>(FILE, #bias);
-                            #constants
-                            const WINDOW: k::Window = #window;
-                            let mut y = [0i8; #n_out];
-                            #call;
-                        }
-                    }
-                    _ => TokenStream::new(),
+                    let mut y = [0i8; #n_out];
+                    #call;
                 };
                 (body, out)
             }

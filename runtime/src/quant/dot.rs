@@ -218,9 +218,19 @@ mod arm {
         for_each_active_group(x, |g, word| {
             let (u02, u13) = (word & 0x00ff_00ff, (word >> 8) & 0x00ff_00ff);
             let weights = &packed[g * stride * GROUP..][..outputs * GROUP];
-            for (acc, w) in acc.iter_mut().zip(weights.chunks_exact(GROUP)) {
-                let w = u32::from_le_bytes([w[0] as u8, w[1] as u8, w[2] as u8, w[3] as u8]);
-                *acc = smlad(sxtb16_ror8(w), u13, smlad(sxtb16(w), u02, *acc));
+            let word = |w: &[i8]| u32::from_le_bytes([w[0] as u8, w[1] as u8, w[2] as u8, w[3] as u8]);
+            let step = |acc: i32, w: u32| smlad(sxtb16_ror8(w), u13, smlad(sxtb16(w), u02, acc));
+            // Two outputs a turn: half the loop's own instructions.
+            let mut pairs = acc.chunks_exact_mut(2);
+            let mut weight_pairs = weights.chunks_exact(2 * GROUP);
+            for (acc, w) in (&mut pairs).zip(&mut weight_pairs) {
+                acc[0] = step(acc[0], word(&w[..GROUP]));
+                acc[1] = step(acc[1], word(&w[GROUP..]));
+            }
+            for (acc, w) in
+                pairs.into_remainder().iter_mut().zip(weight_pairs.remainder().chunks_exact(GROUP))
+            {
+                *acc = step(*acc, word(w));
             }
         });
     }

@@ -140,6 +140,58 @@ pub fn conv2d(
     });
 }
 
+/// The longest patch (`C·KH·KW`) [`conv2d_packed`] gathers on the stack.
+pub const MAX_PATCH: usize = 4096;
+
+/// [`conv2d`] on a packed weight, through the dot-product kernels of
+/// [`dot`](super::dot) (AVX-512 VNNI, AVX2, the Cortex-M DSP extension): the weight
+/// `[OC, C, KH, KW]` packed as a dense `[OC, C·KH·KW]` one ([`dot::pack`](super::dot::pack)),
+/// the input zero point folded into the biases ([`dot::fold_zero_point`](super::dot::fold_zero_point)).
+/// For each output position the window's values are gathered into a patch, positions in
+/// the padding as the input zero point (which adds exactly nothing), and every output
+/// channel's sum is one dot product. The same bits as [`conv2d`]; double rounding. A patch
+/// longer than [`MAX_PATCH`] is a caller's error (it panics).
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_packed(
+    x: &[i8],
+    input_zero_point: i32,
+    packed_weight: &[i8],
+    folded_bias: &[i32],
+    requantize: &[Requantize],
+    out: OutputRange,
+    window: &Window,
+    y: &mut [i8],
+) {
+    const BLOCK: usize = 256;
+    let (k, plane, positions) =
+        (window.c * window.kh * window.kw, window.h * window.w, window.oh * window.ow);
+    let channels = y.len() / positions.max(1);
+    let padding = input_zero_point.clamp(-128, 127) as i8;
+    let mut patch = [0i8; MAX_PATCH];
+    let patch = &mut patch[..k];
+    for oy in 0..window.oh {
+        for ox in 0..window.ow {
+            patch.fill(padding);
+            for (tap, i, j) in window.taps(oy, ox) {
+                for c in 0..window.c {
+                    patch[c * window.kh * window.kw + tap] = x[c * plane + i * window.w + j];
+                }
+            }
+            for first in (0..channels).step_by(BLOCK) {
+                let n = BLOCK.min(channels - first);
+                let mut acc = [0i32; BLOCK];
+                let acc = &mut acc[..n];
+                acc.copy_from_slice(&folded_bias[first..first + n]);
+                super::dot::accumulate(patch, &packed_weight[first * super::dot::GROUP..], channels, acc);
+                for (o, &acc) in acc.iter().enumerate() {
+                    let r = requantize[(first + o).min(requantize.len() - 1)];
+                    y[(first + o) * positions + oy * window.ow + ox] = out.requantize_double(acc, r);
+                }
+            }
+        }
+    }
+}
+
 /// `DEPTHWISE_CONV_2D` with per-channel multipliers: output channel `c·M + m` is input
 /// channel `c` convolved with its kernel `m`, `M = multiplier`; double rounding.
 #[allow(clippy::too_many_arguments)]
@@ -307,5 +359,58 @@ pub fn softmax(x: &[i8], table: &SoftmaxTable, y: &mut [i8]) {
     for (y, &q) in y.iter_mut().zip(x) {
         let p = super::round_half_away(f64::from(exp(q) * inverse)) as i32 + table.output.zero_point;
         *y = p.clamp(i32::from(i8::MIN), i32::from(i8::MAX)) as i8;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::vec;
+    use std::vec::Vec;
+
+    use super::super::{FusedActivation, dot};
+    use super::*;
+
+    /// The packed convolution gives the reference convolution's bits: padding before and
+    /// after, strides, rectangular windows, every zero point, more channels than a block.
+    #[test]
+    fn packed_convolution_equals_the_reference() {
+        let mut state = 0x2545_f491u32;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            (state >> 24) as u8 as i8
+        };
+        let cases = [
+            (3, 7, 6, 3, 3, 1, 1, 1, 1, 5),
+            (2, 9, 8, 3, 2, 2, 1, 0, 1, 300),
+            (5, 4, 4, 1, 1, 1, 1, 0, 0, 17),
+        ];
+        for (c, h, w, kh, kw, sh, sw, ph, pw, oc) in cases {
+            let (oh, ow) = ((h + 2 * ph - kh) / sh + 1, (w + 2 * pw - kw) / sw + 1);
+            let window = Window { c, h, w, kh, kw, sh, sw, ph, pw, oh, ow };
+            for zero_point in [-128, -3, 0, 100] {
+                let x: Vec<i8> = (0..c * h * w).map(|_| next()).collect();
+                let weight: Vec<i8> = (0..oc * c * kh * kw).map(|_| next().max(-127)).collect();
+                let bias: Vec<i32> = (0..oc as i32).map(|o| o * 37 - 500).collect();
+                let requantize: Vec<Requantize> =
+                    (0..oc).map(|o| Requantize::from_real(0.001 + o as f64 * 1e-5)).collect();
+                let out =
+                    OutputRange::new(QuantParams { scale: 0.05, zero_point: -7 }, FusedActivation::Relu);
+                let mut want = vec![0i8; oc * oh * ow];
+                conv2d(&x, zero_point, &weight, &bias, &requantize, out, &window, &mut want);
+                let k = c * kh * kw;
+                let mut packed = vec![0i8; dot::packed_len(k, oc)];
+                dot::pack(k, oc, |i, o| weight[o * k + i], &mut packed);
+                let mut folded = bias.clone();
+                dot::fold_zero_point(&packed, zero_point, &mut folded);
+                let mut got = vec![0i8; oc * oh * ow];
+                conv2d_packed(&x, zero_point, &packed, &folded, &requantize, out, &window, &mut got);
+                assert_eq!(
+                    got, want,
+                    "{c}×{h}×{w}, {kh}×{kw} stride {sh}×{sw}, {oc} channels, zero point {zero_point}"
+                );
+            }
+        }
     }
 }

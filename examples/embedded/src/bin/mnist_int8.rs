@@ -1,4 +1,5 @@
-//! Classifies the first 1 000 MNIST test images with the int8 MLP (`staticnn_embedded::int8`)
+//! Classifies the first 1 000 MNIST test images with the int8 MLP (and 50 with the int8 CNN,
+//! `staticnn_embedded::int8`)
 //! on x86_64 Linux with no C library, no `std` and no allocator, compares every output byte
 //! with TensorFlow Lite's reference interpreter, and prints the lines the Cortex-M4 build
 //! prints too (CI checks that both are the same), then the latency.
