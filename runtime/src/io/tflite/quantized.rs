@@ -88,7 +88,7 @@ impl QuantizedDense {
         }
         let weight_scales =
             &weight.quantization.as_ref().ok_or_else(|| unsupported("unquantized weights"))?.scale;
-        let mut bias = match tensor(2) {
+        let bias = match tensor(2) {
             None => vec![0; outputs],
             Some(b) => match (&b.data, b.dtype) {
                 (Some(bytes), DType::Int32) if bytes.len() == 4 * outputs => {
@@ -97,19 +97,10 @@ impl QuantizedDense {
                 _ => return Err(unsupported(&format!("a bias that is not {outputs} constant int32 values"))),
             },
         };
-        let mut requantize = vec![Requantize::default(); weight_scales.len()];
-        channel_multipliers(input_params.scale, weight_scales, output_params.scale, &mut requantize);
-        let mut packed = vec![0; dot::packed_len(inputs, outputs)];
-        dot::pack(inputs, outputs, |i, o| data[o * inputs + i] as i8, &mut packed);
-        dot::fold_zero_point(&packed, input_params.zero_point, &mut bias);
-        Ok(QuantizedDense {
-            inputs,
-            outputs,
-            weight: packed,
-            bias,
-            requantize,
-            range: OutputRange::new(output_params, activation),
-        })
+        let weight: &[i8] = bytemuck::cast_slice(data);
+        let (params, range) =
+            ((input_params, weight_scales.as_slice()), OutputRange::new(output_params, activation));
+        Ok(Self::prepare(weight, (inputs, outputs), bias, params, output_params.scale, range))
     }
 
     /// The dense layer `label` of a quantized weights file ([`QuantizedWeights`]: `label.weight`
@@ -125,21 +116,29 @@ impl QuantizedDense {
     ) -> Result<Self, WeightsError> {
         let weight = weights.i8(&format!("{label}.weight"), &[outputs, inputs])?;
         let scales = weights.weight_scales(label, outputs)?;
-        let mut bias = weights.i32(&format!("{label}.bias"), &[outputs])?.to_vec();
+        let bias = weights.i32(&format!("{label}.bias"), &[outputs])?.to_vec();
         let output = weights.params(label)?;
-        let mut requantize = vec![Requantize::default(); scales.len()];
-        channel_multipliers(input.scale, scales, output.scale, &mut requantize);
+        let range = OutputRange::new(output, activation);
+        Ok(Self::prepare(weight, (inputs, outputs), bias, (input, scales), output.scale, range))
+    }
+
+    /// The layer of the row-major `[outputs, inputs]` weight with its `bias` and per-channel
+    /// (or per-tensor) weight scales on an input quantized as `input`: the weight packed, the
+    /// input zero point folded into the biases, TFLite's multipliers.
+    fn prepare(
+        weight: &[i8],
+        (inputs, outputs): (usize, usize),
+        mut bias: Vec<i32>,
+        (input, weight_scales): (QuantParams, &[f32]),
+        output_scale: f32,
+        range: OutputRange,
+    ) -> Self {
+        let mut requantize = vec![Requantize::default(); weight_scales.len()];
+        channel_multipliers(input.scale, weight_scales, output_scale, &mut requantize);
         let mut packed = vec![0; dot::packed_len(inputs, outputs)];
         dot::pack(inputs, outputs, |i, o| weight[o * inputs + i], &mut packed);
         dot::fold_zero_point(&packed, input.zero_point, &mut bias);
-        Ok(QuantizedDense {
-            inputs,
-            outputs,
-            weight: packed,
-            bias,
-            requantize,
-            range: OutputRange::new(output, activation),
-        })
+        QuantizedDense { inputs, outputs, weight: packed, bias, requantize, range }
     }
 
     /// Runs the operator on `x` (`inputs` values) into `y` (`outputs` values).
